@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler } from 'fastify-type-provider-zod';
+import type { Registry } from '../registry/registry.js';
+import { registerOpenApi } from './openapi.js';
+import { problem, registerProblemHandlers, sendProblem } from './problem.js';
+import { configRoutes } from './routes/configs.js';
+import { moduleClassRoutes } from './routes/module-classes.js';
+import { operationRoutes } from './routes/operations.js';
+import { validatorCompiler } from './validation.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface AppOptions {
+  registry: Registry;
+  logger?: FastifyServerOptions['logger'];
+  version?: string;
+}
+
+const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json']);
+
+/** The whole HTTP API as a Fastify instance that is not listening yet (tests inject into it). */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    // Unique across replicas and restarts, unlike Fastify's per-process counter.
+    genReqId: () => randomUUID(),
+    // Class ids are up to 255 characters; the default (100) would answer long ones with 404.
+    routerOptions: { maxParamLength: 512 },
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemHandlers(app);
+
+  // RFC 7396 bodies are JSON: parse them with Fastify's own (prototype-poisoning-safe) parser.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  // PATCH routes take merge-patch or plain JSON; everything else takes JSON only.
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.body === undefined) return;
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/merge-patch+json' && request.method !== 'PATCH') {
+      return sendProblem(
+        reply,
+        problem(request, 415, `${request.method} takes application/json; application/merge-patch+json is for PATCH.`),
+      );
+    }
+    if (!JSON_TYPES.has(type)) {
+      return sendProblem(reply, problem(request, 415, `Unsupported content type '${type}'. Send application/json.`));
+    }
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+
+  await registerOpenApi(app, options.version ?? '0.0.0');
+  operationRoutes(app, options.registry);
+  moduleClassRoutes(app, options.registry);
+  configRoutes(app, options.registry);
+  return app;
+}

@@ -1,0 +1,124 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError, type FieldProblem } from '../registry/errors.js';
+import { problemsFromIssues, RequestValidationError } from './validation.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** Stable problem type URIs (RFC 9457 §3.1.1): clients switch on these, not on the title. */
+const TYPE_BASE = 'https://convert-config-registry.dev/problems/';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  errors?: FieldProblem[];
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, [slug: string, title: string]> = {
+  400: ['bad-request', 'Bad request'],
+  401: ['unauthorized', 'Unauthorized'],
+  403: ['forbidden', 'Forbidden'],
+  404: ['not-found', 'Not found'],
+  405: ['method-not-allowed', 'Method not allowed'],
+  406: ['not-acceptable', 'Not acceptable'],
+  409: ['conflict', 'Conflict'],
+  411: ['length-required', 'Length required'],
+  412: ['precondition-failed', 'Precondition failed'],
+  413: ['payload-too-large', 'Request body too large'],
+  415: ['unsupported-media-type', 'Unsupported media type'],
+  422: ['validation-failed', 'Validation failed'],
+  429: ['too-many-requests', 'Too many requests'],
+  500: ['internal', 'Internal server error'],
+  503: ['unavailable', 'Service unavailable'],
+};
+
+export function problem(
+  request: FastifyRequest,
+  status: number,
+  detail: string,
+  extensions: { errors?: FieldProblem[]; [k: string]: unknown } = {},
+): Problem {
+  const [slug, title] = TITLES[status] ?? [String(status), 'Error'];
+  return {
+    type: TYPE_BASE + slug,
+    title,
+    status,
+    detail,
+    instance: request.url.split('?')[0] ?? request.url,
+    ...extensions,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+const REGISTRY_STATUS: Record<RegistryError['kind'], number> = {
+  'not-found': 404,
+  conflict: 409,
+  'precondition-failed': 412,
+  invalid: 422,
+  'bad-request': 400,
+  unavailable: 503,
+};
+
+/** Turns whatever a request threw into one RFC 9457 problem. 5xx bodies never carry internals. */
+function toProblem(error: FastifyError | Error, request: FastifyRequest): Problem {
+  if (error instanceof RegistryError) {
+    const status = REGISTRY_STATUS[error.kind];
+    const ext: Record<string, unknown> = {};
+    if ('errors' in error && Array.isArray(error.errors) && error.errors.length > 0) ext.errors = error.errors;
+    if ('extensions' in error && typeof error.extensions === 'object') Object.assign(ext, error.extensions);
+    return problem(request, status, error.message, ext);
+  }
+  if (error instanceof RequestValidationError) {
+    const where = (error as unknown as { validationContext?: string }).validationContext;
+    const context = where === 'params' || where === 'querystring' || where === 'headers' ? where : 'body';
+    const detail =
+      context === 'body'
+        ? 'The request body does not match the schema.'
+        : `The request ${context === 'params' ? 'path' : 'query'} parameters are not valid.`;
+    return problem(request, 422, detail, { errors: problemsFromIssues(error.issues, context) });
+  }
+  const fastifyError = error as FastifyError;
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return problem(request, status, clientErrorDetail(fastifyError));
+  }
+  return problem(request, 500, 'The server failed to handle the request; it has been logged.');
+}
+
+function clientErrorDetail(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return `The request body is not valid JSON: ${error.message}`;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'The request body exceeds the limit of 1 MiB.';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return `${error.message}. Send application/json.`;
+    default:
+      // Fastify's own 4xx messages (e.g. prototype poisoning) are safe to show.
+      return error.message;
+  }
+}
+
+/** Problem+json for every error and every unknown route. */
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    const body = toProblem(error, request);
+    if (body.status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+    } else {
+      request.log.info({ status: body.status, code: (error as FastifyError).code }, body.detail);
+    }
+    if (body.status === 503) reply.header('retry-after', '1');
+    return sendProblem(reply, body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem(request, 404, `No route ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+}

@@ -1,0 +1,411 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { applyMergePatch } from '../../domain/merge-patch.js';
+import type { ConfigContent, WriteResult } from '../../registry/configs.js';
+import { InvalidError } from '../../registry/errors.js';
+import { etagOf, ifNoneMatchHolds, type Preconditions } from '../../registry/preconditions.js';
+import type { Registry } from '../../registry/registry.js';
+import { actorOf } from '../actor.js';
+import { configBody, pageBody, sendJsonText, versionBody } from '../representation.js';
+import {
+  ConfigContentSchema,
+  ConfigSchema,
+  ConfigVersionSchema,
+  DiffQuery,
+  DiffSchema,
+  ListConfigsQuery,
+  MappingParams,
+  NameParams,
+  PageQuery,
+  pageOf,
+  PatchConfigBody,
+  PurgeQuery,
+  SetMappingBody,
+  SetPreservedAttributesBody,
+  VersionParams,
+  VersionQuery,
+} from '../schemas.js';
+import { problemsFromIssues } from '../validation.js';
+import { problemResponses } from './responses.js';
+
+const TAG = 'Configs';
+
+const PreconditionHeaders = z.looseObject({
+  'if-match': z.string().optional().describe('Strong ETag ("3") the write is conditional on; 412 on mismatch.'),
+});
+const PutHeaders = z.looseObject({
+  'if-match': z.string().optional().describe('Strong ETag ("3") the write is conditional on; 412 on mismatch.'),
+  'if-none-match': z.string().optional().describe('`*`: create only; 412 if the name exists (even soft-deleted).'),
+});
+const GetHeaders = z.looseObject({
+  'if-none-match': z.string().optional().describe('ETag(s) the client holds; 304 when current.'),
+});
+
+const ConfigPage = pageOf(ConfigSchema, 'ConfigPage');
+const VersionPage = pageOf(ConfigVersionSchema, 'ConfigVersionPage');
+
+function preconditions(request: FastifyRequest): Preconditions {
+  const pre: Preconditions = {};
+  const ifMatch = request.headers['if-match'];
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (typeof ifMatch === 'string') pre.ifMatch = ifMatch;
+  if (typeof ifNoneMatch === 'string') pre.ifNoneMatch = ifNoneMatch;
+  return pre;
+}
+
+function sendConfig(reply: FastifyReply, result: WriteResult, nameForLocation?: string): FastifyReply {
+  const status = result.outcome === 'created' ? 201 : 200;
+  if (status === 201 && nameForLocation !== undefined) reply.header('location', `/v1/configs/${nameForLocation}`);
+  reply.code(status).header('etag', etagOf(result.record.latest.version));
+  return sendJsonText(reply, configBody(result.record, { warnings: result.warnings }));
+}
+
+/** The merged document must be a valid PUT body; problems point into the merged document. */
+function mergeInto(patch: unknown): (current: ConfigContent) => ConfigContent {
+  return (current) => {
+    const merged = applyMergePatch(current, patch);
+    const parsed = ConfigContentSchema.safeParse(merged);
+    if (!parsed.success) {
+      throw new InvalidError(
+        'The patched config is not valid.',
+        problemsFromIssues(parsed.error.issues, 'body'),
+      );
+    }
+    return parsed.data;
+  };
+}
+
+export function configRoutes(app: FastifyInstance, registry: Registry): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const configs = registry.configs;
+
+  r.route({
+    method: 'GET',
+    url: '/v1/configs',
+    schema: {
+      operationId: 'listConfigs',
+      tags: [TAG],
+      summary: 'List configs',
+      description: 'Configs by name ascending, with prefix, label (ANDed), usesClass and showDeleted filters.',
+      querystring: ListConfigsQuery,
+      response: { 200: ConfigPage, ...problemResponses(400, 422) },
+    },
+    handler: async function listConfigs(request, reply) {
+      const q = request.query;
+      const page = await configs.list({
+        labels: q.label,
+        showDeleted: q.showDeleted,
+        pageSize: q.pageSize,
+        ...(q.prefix === undefined ? {} : { prefix: q.prefix }),
+        ...(q.usesClass === undefined ? {} : { usesClass: q.usesClass }),
+        ...(q.pageToken === undefined ? {} : { pageToken: q.pageToken }),
+      });
+      const items = page.items.map((record) => configBody(record, { showDeleted: q.showDeleted }));
+      return sendJsonText(reply, pageBody(items, page.nextPageToken));
+    },
+  });
+
+  r.route({
+    method: 'PUT',
+    url: '/v1/configs/:name',
+    schema: {
+      operationId: 'putConfig',
+      tags: [TAG],
+      summary: 'Create or replace a config',
+      description:
+        'Replaces the whole resource (a left-out description or labels becomes empty). A result equal to the latest ' +
+        'version makes no new version and answers 200 with it.',
+      params: NameParams,
+      headers: PutHeaders,
+      body: ConfigContentSchema,
+      response: {
+        200: ConfigSchema.describe('Replaced (or unchanged).'),
+        201: ConfigSchema.describe('Created.'),
+        ...problemResponses(400, 409, 412, 413, 415, 422),
+      },
+    },
+    handler: async function putConfig(request, reply) {
+      const result = await configs.put(request.params.name, request.body, preconditions(request), actorOf(request));
+      return sendConfig(reply, result, request.params.name);
+    },
+  });
+
+  r.route({
+    method: 'GET',
+    url: '/v1/configs/:name',
+    schema: {
+      operationId: 'getConfig',
+      tags: [TAG],
+      summary: 'Get a config',
+      description: 'The latest version. Sends the version as a strong ETag; If-None-Match answers 304.',
+      params: NameParams,
+      headers: GetHeaders,
+      response: { 200: ConfigSchema, 304: z.null().describe('Not modified.'), ...problemResponses(404, 422) },
+    },
+    handler: async function getConfig(request, reply) {
+      const record = await configs.get(request.params.name);
+      const etag = etagOf(record.latest.version);
+      reply.header('etag', etag);
+      const inm = request.headers['if-none-match'];
+      if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) {
+        return reply.code(304).send(null);
+      }
+      return sendJsonText(reply, configBody(record));
+    },
+  });
+
+  r.route({
+    method: 'PATCH',
+    url: '/v1/configs/:name',
+    schema: {
+      operationId: 'patchConfig',
+      tags: [TAG],
+      summary: 'Merge-patch a config',
+      description:
+        'RFC 7396 merge patch (application/merge-patch+json) over {config, description, labels}. The result is validated ' +
+        'and canonicalised like a PUT; problems point into the merged document.',
+      params: NameParams,
+      headers: PreconditionHeaders,
+      body: PatchConfigBody,
+      response: { 200: ConfigSchema, ...problemResponses(400, 404, 412, 413, 415, 422) },
+    },
+    handler: async function patchConfig(request, reply) {
+      const result = await configs.patch(
+        request.params.name,
+        mergeInto(request.body),
+        preconditions(request),
+        actorOf(request),
+      );
+      return sendConfig(reply, result);
+    },
+  });
+
+  r.route({
+    method: 'DELETE',
+    url: '/v1/configs/:name',
+    schema: {
+      operationId: 'deleteConfig',
+      tags: [TAG],
+      summary: 'Delete a config',
+      description:
+        'Soft delete: history kept, GET answers 404, lists hide it unless showDeleted=true; no new version. ' +
+        '`?purge=true` erases it and its whole history.',
+      params: NameParams,
+      querystring: PurgeQuery,
+      headers: PreconditionHeaders,
+      response: { 204: z.null().describe('Deleted.'), ...problemResponses(404, 412, 422) },
+    },
+    handler: async function deleteConfig(request, reply) {
+      if (request.query.purge) {
+        await configs.purge(request.params.name);
+      } else {
+        await configs.delete(request.params.name, preconditions(request));
+      }
+      return reply.code(204).send(null);
+    },
+  });
+
+  r.route({
+    method: 'POST',
+    url: '/v1/configs/:name/undelete',
+    schema: {
+      operationId: 'undeleteConfig',
+      tags: [TAG],
+      summary: 'Undelete a config',
+      description: 'Restores a soft-deleted config; 422 if its latest version names a class no longer registered.',
+      params: NameParams,
+      headers: PreconditionHeaders,
+      response: { 200: ConfigSchema, ...problemResponses(404, 409, 412, 422) },
+    },
+    handler: async function undeleteConfig(request, reply) {
+      const record = await configs.undelete(request.params.name, preconditions(request));
+      return sendJsonText(reply.header('etag', etagOf(record.latest.version)), configBody(record));
+    },
+  });
+
+  r.route({
+    method: 'GET',
+    url: '/v1/configs/:name/versions',
+    schema: {
+      operationId: 'listConfigVersions',
+      tags: [TAG],
+      summary: 'List versions',
+      description: 'Every version of a config, newest first.',
+      params: NameParams,
+      querystring: PageQuery,
+      response: { 200: VersionPage, ...problemResponses(400, 404, 422) },
+    },
+    handler: async function listConfigVersions(request, reply) {
+      const page = await configs.listVersions(request.params.name, request.query.pageSize, request.query.pageToken);
+      return sendJsonText(reply, pageBody(page.items.map(versionBody), page.nextPageToken));
+    },
+  });
+
+  r.route({
+    method: 'GET',
+    url: '/v1/configs/:name/versions/:version',
+    schema: {
+      operationId: 'getConfigVersion',
+      tags: [TAG],
+      summary: 'Get one version',
+      description: 'An immutable version of a config.',
+      params: VersionParams,
+      response: { 200: ConfigVersionSchema, ...problemResponses(404, 422) },
+    },
+    handler: async function getConfigVersion(request, reply) {
+      const version = await configs.getVersion(request.params.name, request.params.version);
+      return sendJsonText(reply, versionBody(version));
+    },
+  });
+
+  r.route({
+    method: 'POST',
+    url: '/v1/configs/:name/versions/:version/rollback',
+    schema: {
+      operationId: 'rollbackConfig',
+      tags: [TAG],
+      summary: 'Roll back to a version',
+      description:
+        "A new version whose config, description and labels equal that version's (none if that equals the latest); " +
+        're-validated like a write.',
+      params: VersionParams,
+      headers: PreconditionHeaders,
+      response: { 200: ConfigSchema, ...problemResponses(404, 412, 422) },
+    },
+    handler: async function rollbackConfig(request, reply) {
+      const result = await configs.rollback(
+        request.params.name,
+        request.params.version,
+        preconditions(request),
+        actorOf(request),
+      );
+      return sendConfig(reply, result);
+    },
+  });
+
+  r.route({
+    method: 'GET',
+    url: '/v1/configs/:name/diff',
+    schema: {
+      operationId: 'diffConfigVersions',
+      tags: [TAG],
+      summary: 'Diff two versions',
+      description: 'Mappings added/removed/changed per quant type, preserved attributes, description and labels.',
+      params: NameParams,
+      querystring: DiffQuery,
+      response: { 200: DiffSchema, ...problemResponses(404, 422) },
+    },
+    handler: async function diffConfigVersions(request) {
+      return configs.diff(request.params.name, request.query.from, request.query.to);
+    },
+  });
+
+  r.route({
+    method: 'PUT',
+    url: '/v1/configs/:name/mappings/:quantType/:observedClass',
+    schema: {
+      operationId: 'setObservedToQuantizedMapping',
+      tags: [TAG],
+      summary: 'Set one observed -> quantized mapping',
+      description:
+        "PyTorch's set_observed_to_quantized_mapping: an existing key keeps its position, a new one is appended.",
+      params: MappingParams,
+      headers: PreconditionHeaders,
+      body: SetMappingBody,
+      response: { 200: ConfigSchema, ...problemResponses(400, 404, 412, 413, 415, 422) },
+    },
+    handler: async function setObservedToQuantizedMapping(request, reply) {
+      const { name, quantType, observedClass } = request.params;
+      const result = await configs.setMapping(
+        name,
+        quantType,
+        observedClass,
+        request.body.quantizedClass,
+        preconditions(request),
+        actorOf(request),
+      );
+      return sendConfig(reply, result);
+    },
+  });
+
+  r.route({
+    method: 'DELETE',
+    url: '/v1/configs/:name/mappings/:quantType/:observedClass',
+    schema: {
+      operationId: 'removeObservedToQuantizedMapping',
+      tags: [TAG],
+      summary: 'Remove one mapping',
+      description: 'Removes the mapping of an observed class under a quant type; 404 if it is absent.',
+      params: MappingParams,
+      headers: PreconditionHeaders,
+      response: { 200: ConfigSchema, ...problemResponses(404, 412, 422) },
+    },
+    handler: async function removeObservedToQuantizedMapping(request, reply) {
+      const { name, quantType, observedClass } = request.params;
+      const result = await configs.removeMapping(name, quantType, observedClass, preconditions(request), actorOf(request));
+      return sendConfig(reply, result);
+    },
+  });
+
+  r.route({
+    method: 'PUT',
+    url: '/v1/configs/:name/preserved-attributes',
+    schema: {
+      operationId: 'setPreservedAttributes',
+      tags: [TAG],
+      summary: 'Replace the preserved attributes',
+      description: "PyTorch's set_preserved_attributes: replaces the list (order and duplicates kept).",
+      params: NameParams,
+      headers: PreconditionHeaders,
+      body: SetPreservedAttributesBody,
+      response: { 200: ConfigSchema, ...problemResponses(400, 404, 412, 413, 415, 422) },
+    },
+    handler: async function setPreservedAttributes(request, reply) {
+      const result = await configs.setPreservedAttributes(
+        request.params.name,
+        request.body.attributes,
+        preconditions(request),
+        actorOf(request),
+      );
+      return sendConfig(reply, result);
+    },
+  });
+
+  r.route({
+    method: 'GET',
+    url: '/v1/configs/:name/dict',
+    schema: {
+      operationId: 'getConfigDict',
+      tags: [TAG],
+      summary: 'Export the to_dict JSON',
+      description: 'The bare to_dict JSON, ready for ConvertCustomConfig.from_dict once identifiers are resolved.',
+      params: NameParams,
+      querystring: VersionQuery,
+      response: { 200: z.record(z.string(), z.unknown()).describe('ConvertCustomConfigDict'), ...problemResponses(404, 422) },
+    },
+    handler: async function getConfigDict(request, reply) {
+      const version = await configs.getVersionOrLatest(request.params.name, request.query.version);
+      return sendJsonText(reply.header('etag', etagOf(version.version)), version.configJson);
+    },
+  });
+
+  r.route({
+    method: 'GET',
+    url: '/v1/configs/:name/python',
+    schema: {
+      operationId: 'getConfigPython',
+      tags: [TAG],
+      summary: 'Export a Python snippet',
+      description: 'A runnable snippet that imports the classes and builds the ConvertCustomConfig with chained setters.',
+      params: NameParams,
+      querystring: VersionQuery,
+      produces: ['text/x-python'],
+      response: { 200: z.string().describe('Python source.'), ...problemResponses(404, 422) },
+    },
+    handler: async function getConfigPython(request, reply) {
+      const source = await configs.python(request.params.name, request.query.version);
+      return reply.type('text/x-python; charset=utf-8').send(source);
+    },
+  });
+}

@@ -1,0 +1,57 @@
+import type { FastifySchemaCompiler } from 'fastify';
+import type { z } from 'zod';
+import type { FieldProblem } from '../registry/errors.js';
+
+/** A request part that failed its zod schema, with zod's issues kept whole. */
+export class RequestValidationError extends Error {
+  constructor(readonly issues: z.core.$ZodIssue[]) {
+    super('The request does not match its schema.');
+  }
+}
+
+/** RFC 6901: `~` and `/` inside a reference token are escaped. */
+export function jsonPointer(path: readonly PropertyKey[]): string {
+  return path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}
+
+/**
+ * zod issues as the problem's `errors`: body issues carry a JSON Pointer (below `base`), path and
+ * query issues name the `parameter`. An unknown key is reported at the key itself, one entry per
+ * key, so the pointer names exactly what to remove.
+ */
+export function problemsFromIssues(
+  issues: readonly z.core.$ZodIssue[],
+  where: 'body' | 'params' | 'querystring' | 'headers',
+  base: readonly PropertyKey[] = [],
+): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const issue of issues) {
+    const path = [...base, ...issue.path];
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    for (const key of keys) {
+      const at = key === undefined ? path : [...path, key];
+      const detail = key === undefined ? issue.message : `unknown key '${key}'`;
+      if (where === 'body') {
+        problems.push({ pointer: jsonPointer(at), detail });
+      } else {
+        const [parameter, ...rest] = at;
+        problems.push({
+          parameter: String(parameter ?? ''),
+          detail: rest.length > 0 ? `${jsonPointer(rest)}: ${detail}` : detail,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Our own validator compiler rather than fastify-type-provider-zod's: that one flattens zod's
+ * path into an unescaped string, and we need RFC 6901 pointers and parameter names.
+ */
+export const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema }) =>
+  (data) => {
+    const result = schema.safeParse(data);
+    return result.success ? { value: result.data } : { error: new RequestValidationError(result.error.issues) };
+  };

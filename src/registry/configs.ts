@@ -1,0 +1,399 @@
+import {
+  ConvertCustomConfig,
+  type ConvertCustomConfigDict,
+} from '../domain/convert-custom-config.js';
+import {
+  canonicalJson,
+  classReferences,
+  contentHash,
+  convertWarnings,
+} from '../domain/config-document.js';
+import { diffConfigs, type ConfigDiff } from '../domain/config-diff.js';
+import { renderPython } from '../domain/python.js';
+import type { QuantTypeName } from '../domain/quant-type.js';
+import {
+  ConflictError,
+  InvalidError,
+  NotFoundError,
+  PreconditionFailedError,
+  type FieldProblem,
+} from './errors.js';
+import type { Page, PageTokens } from './page-token.js';
+import { checkWritePreconditions, type Preconditions } from './preconditions.js';
+import type {
+  ClassRef,
+  ConfigHead,
+  ConfigRecord,
+  RegistryStore,
+  VersionRecord,
+} from './store.js';
+
+/** What a client writes: the PyTorch document plus registry metadata. */
+export interface ConfigContent {
+  config: ConvertCustomConfigDict;
+  description: string;
+  labels: Record<string, string>;
+}
+
+export interface WriteResult {
+  record: ConfigRecord;
+  /** 'created': a new config; 'updated': a new version; 'unchanged': equal to the latest. */
+  outcome: 'created' | 'updated' | 'unchanged';
+  warnings: string[];
+}
+
+export interface ListConfigsParams {
+  prefix?: string;
+  labels: string[];
+  usesClass?: string;
+  showDeleted: boolean;
+  pageSize: number;
+  pageToken?: string;
+}
+
+/** Writers racing without If-Match are retried this many times before giving up with a 409. */
+const MAX_WRITE_ATTEMPTS = 25;
+
+/**
+ * The config use cases. Every change appends an immutable version after a compare-and-set on
+ * the config's head, so racing writers never lose an update: with If-Match the loser gets 412,
+ * without it the write is re-applied on top of the winner.
+ */
+export class ConfigsService {
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly pageTokens: PageTokens,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async get(name: string): Promise<ConfigRecord> {
+    const record = await this.store.getConfig(name);
+    if (record === null || record.head.deleted) throw notFound(name);
+    return record;
+  }
+
+  /** PUT: replaces the whole resource (left-out description and labels become empty). */
+  put(name: string, content: ConfigContent, pre: Preconditions, actor: string): Promise<WriteResult> {
+    return this.write(name, pre, actor, { allowCreate: true }, () => content);
+  }
+
+  /** PATCH: `merge` turns the current content into the new one (RFC 7396 lives in the caller). */
+  patch(
+    name: string,
+    merge: (current: ConfigContent) => ConfigContent,
+    pre: Preconditions,
+    actor: string,
+  ): Promise<WriteResult> {
+    return this.write(name, pre, actor, { allowCreate: false }, (current) => merge(contentOf(current!)));
+  }
+
+  /** PyTorch's `set_observed_to_quantized_mapping`: replaces in place or appends. */
+  setMapping(
+    name: string,
+    quantType: QuantTypeName,
+    observed: string,
+    quantized: string,
+    pre: Preconditions,
+    actor: string,
+  ): Promise<WriteResult> {
+    return this.write(name, pre, actor, { allowCreate: false }, (current) => {
+      const content = contentOf(current!);
+      const config = ConvertCustomConfig.fromDict({ ...content.config })
+        .setObservedToQuantizedMapping(observed, quantized, quantType)
+        .toDict();
+      return { ...content, config };
+    });
+  }
+
+  removeMapping(
+    name: string,
+    quantType: QuantTypeName,
+    observed: string,
+    pre: Preconditions,
+    actor: string,
+  ): Promise<WriteResult> {
+    return this.write(name, pre, actor, { allowCreate: false }, (current) => {
+      const content = contentOf(current!);
+      const object = ConvertCustomConfig.fromDict({ ...content.config });
+      const inner = object.observedToQuantizedMapping.get(quantType);
+      if (inner === undefined || !inner.delete(observed)) {
+        throw new NotFoundError(`Config '${name}' has no ${quantType} mapping for '${observed}'.`);
+      }
+      return { ...content, config: object.toDict() };
+    });
+  }
+
+  /** PyTorch's `set_preserved_attributes`: replaces the list. */
+  setPreservedAttributes(
+    name: string,
+    attributes: string[],
+    pre: Preconditions,
+    actor: string,
+  ): Promise<WriteResult> {
+    return this.write(name, pre, actor, { allowCreate: false }, (current) => {
+      const content = contentOf(current!);
+      const config = ConvertCustomConfig.fromDict({ ...content.config })
+        .setPreservedAttributes(attributes)
+        .toDict();
+      return { ...content, config };
+    });
+  }
+
+  /** A new version equal to `version` (none if that equals the latest), re-validated. */
+  async rollback(name: string, version: number, pre: Preconditions, actor: string): Promise<WriteResult> {
+    const target = await this.store.getVersion(name, version);
+    if (target === null) throw versionNotFound(name, version);
+    return this.write(name, pre, actor, { allowCreate: false }, () => contentOfVersion(target));
+  }
+
+  /** Soft delete: hidden from GET and lists, history kept, no new version. */
+  async delete(name: string, pre: Preconditions): Promise<void> {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.store.getConfig(name);
+      if (current === null || current.head.deleted) throw notFound(name);
+      checkWritePreconditions(pre, current.head.latestVersion);
+      const outcome = await this.store.setDeleted(name, {
+        deleted: true,
+        at: this.now(),
+        expectedLatest: current.head.latestVersion,
+        classRefs: [],
+      });
+      if (outcome.ok) return;
+      if (pre.ifMatch !== undefined) throw raced();
+    }
+    throw contention(name);
+  }
+
+  async undelete(name: string, pre: Preconditions): Promise<ConfigRecord> {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.store.getConfig(name);
+      if (current === null) throw notFound(name);
+      checkWritePreconditions(pre, current.head.latestVersion);
+      if (!current.head.deleted) {
+        throw new ConflictError(`Config '${name}' is not deleted.`);
+      }
+      const config = parseStored(current.latest);
+      const refs = await this.validateClasses(config);
+      const outcome = await this.store.setDeleted(name, {
+        deleted: false,
+        at: this.now(),
+        expectedLatest: current.head.latestVersion,
+        classRefs: refs,
+      });
+      if (outcome.ok) return { head: outcome.head, latest: current.latest };
+      if (outcome.reason === 'conflict' && pre.ifMatch !== undefined) throw raced();
+    }
+    throw contention(name);
+  }
+
+  async purge(name: string): Promise<void> {
+    if (!(await this.store.purge(name))) throw notFound(name);
+  }
+
+  async list(params: ListConfigsParams): Promise<Page<ConfigRecord>> {
+    const labels = params.labels.map((raw) => {
+      const colon = raw.indexOf(':');
+      if (colon <= 0) {
+        throw new InvalidError('The label filter is malformed.', [
+          { parameter: 'label', detail: `'${raw}' is not of the form key:value` },
+        ]);
+      }
+      return { key: raw.slice(0, colon), value: raw.slice(colon + 1) };
+    });
+    const fingerprint = JSON.stringify([
+      'configs',
+      params.prefix ?? null,
+      [...params.labels].sort(),
+      params.usesClass ?? null,
+      params.showDeleted,
+    ]);
+    const after = this.pageTokens.cursor(params.pageToken, fingerprint);
+    const rows = await this.store.listConfigs({
+      ...(params.prefix === undefined ? {} : { prefix: params.prefix }),
+      ...(params.usesClass === undefined ? {} : { usesClass: params.usesClass }),
+      ...(after === undefined ? {} : { after: String(after) }),
+      labels,
+      showDeleted: params.showDeleted,
+      limit: params.pageSize + 1,
+    });
+    return this.pageTokens.page(rows, params.pageSize, fingerprint, (last) => last.head.name);
+  }
+
+  async listVersions(name: string, pageSize: number, pageToken?: string): Promise<Page<VersionRecord>> {
+    await this.liveHead(name);
+    const fingerprint = JSON.stringify(['versions', name]);
+    const before = this.pageTokens.cursor(pageToken, fingerprint);
+    const rows = await this.store.listVersions(name, {
+      ...(before === undefined ? {} : { before: Number(before) }),
+      limit: pageSize + 1,
+    });
+    return this.pageTokens.page(rows, pageSize, fingerprint, (last) => last.version);
+  }
+
+  async getVersion(name: string, version: number): Promise<VersionRecord> {
+    await this.liveHead(name);
+    const record = await this.store.getVersion(name, version);
+    if (record === null) throw versionNotFound(name, version);
+    return record;
+  }
+
+  /** The version `version` of a live config, or its latest when `version` is undefined. */
+  async getVersionOrLatest(name: string, version: number | undefined): Promise<VersionRecord> {
+    if (version === undefined) return (await this.get(name)).latest;
+    return this.getVersion(name, version);
+  }
+
+  async diff(name: string, from: number, to: number | undefined): Promise<{ from: number; to: number; changes: ConfigDiff }> {
+    const head = await this.liveHead(name);
+    const toVersion = to ?? head.latestVersion;
+    const [a, b] = await Promise.all([this.store.getVersion(name, from), this.store.getVersion(name, toVersion)]);
+    if (a === null) throw versionNotFound(name, from);
+    if (b === null) throw versionNotFound(name, toVersion);
+    return { from, to: toVersion, changes: diffConfigs(contentOfVersion(a), contentOfVersion(b)) };
+  }
+
+  async python(name: string, version: number | undefined): Promise<string> {
+    const record = await this.getVersionOrLatest(name, version);
+    return renderPython(parseStored(record), { name: record.name, version: record.version });
+  }
+
+  warningsFor(record: VersionRecord): string[] {
+    return convertWarnings(parseStored(record));
+  }
+
+  private async liveHead(name: string): Promise<ConfigHead> {
+    const head = await this.store.getHead(name);
+    if (head === null || head.deleted) throw notFound(name);
+    return head;
+  }
+
+  /**
+   * Every identifier must be registered, and every quantized class registered with
+   * fromObserved: convert_fx calls `QuantizedClass.from_observed(observed)` on it.
+   * Answers the class references to record for the version.
+   */
+  private async validateClasses(config: ConvertCustomConfigDict): Promise<ClassRef[]> {
+    const references = classReferences(config);
+    const known = await this.store.getModuleClasses([...new Set(references.map((r) => r.id))]);
+    const problems: FieldProblem[] = [];
+    const refs = new Map<string, boolean>();
+    for (const ref of references) {
+      const record = known.get(ref.id);
+      if (record === undefined) {
+        problems.push({ pointer: ref.pointer, detail: `'${ref.id}' is not a registered module class` });
+        continue;
+      }
+      if (ref.role === 'quantized' && !record.fromObserved) {
+        problems.push({
+          pointer: ref.pointer,
+          detail: `'${ref.id}' is not registered with fromObserved: true, so convert_fx could not call ${ref.id}.from_observed()`,
+        });
+      }
+      refs.set(ref.id, (refs.get(ref.id) ?? false) || ref.role === 'quantized');
+    }
+    if (problems.length > 0) {
+      throw new InvalidError('The config references module classes that cannot be used.', problems);
+    }
+    return [...refs].map(([classId, asQuantized]) => ({ classId, asQuantized }));
+  }
+
+  private async write(
+    name: string,
+    pre: Preconditions,
+    actor: string,
+    options: { allowCreate: boolean },
+    build: (current: ConfigRecord | null) => ConfigContent,
+  ): Promise<WriteResult> {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.store.getConfig(name);
+      if (current === null || current.head.deleted) {
+        if (!options.allowCreate) throw notFound(name);
+      }
+      checkWritePreconditions(pre, current?.head.latestVersion ?? null);
+      if (current?.head.deleted) {
+        throw new ConflictError(
+          `Config '${name}' is deleted; undelete it (POST /v1/configs/${name}/undelete) or purge it first.`,
+        );
+      }
+      const content = build(current);
+      const configJson = canonicalJson(content.config);
+      const warnings = convertWarnings(content.config);
+      if (current !== null && sameContent(current.latest, configJson, content)) {
+        return { record: current, outcome: 'unchanged', warnings };
+      }
+      const classRefs = await this.validateClasses(content.config);
+      const at = this.now();
+      const version: VersionRecord = {
+        name,
+        version: (current?.head.latestVersion ?? 0) + 1,
+        configJson,
+        description: content.description,
+        labels: content.labels,
+        contentHash: contentHash(configJson),
+        createdAt: at,
+        updatedBy: actor,
+      };
+      const outcome = await this.store.appendVersion({
+        expectedLatest: current?.head.latestVersion ?? 0,
+        version,
+        classRefs,
+      });
+      if (outcome.ok) {
+        return {
+          record: { head: outcome.head, latest: version },
+          outcome: current === null ? 'created' : 'updated',
+          warnings,
+        };
+      }
+      // A conditional writer asked for exactly the state it saw: someone else won the race.
+      if (outcome.reason === 'conflict' && (pre.ifMatch !== undefined || pre.ifNoneMatch !== undefined)) {
+        throw raced();
+      }
+      // Otherwise re-read and re-apply on top of the winner (or re-validate a vanished class).
+    }
+    throw contention(name);
+  }
+}
+
+export function parseStored(record: VersionRecord): ConvertCustomConfigDict {
+  return JSON.parse(record.configJson) as ConvertCustomConfigDict;
+}
+
+function contentOfVersion(record: VersionRecord): ConfigContent {
+  return { config: parseStored(record), description: record.description, labels: record.labels };
+}
+
+function contentOf(record: ConfigRecord): ConfigContent {
+  return contentOfVersion(record.latest);
+}
+
+function sameContent(latest: VersionRecord, configJson: string, content: ConfigContent): boolean {
+  return (
+    latest.configJson === configJson &&
+    latest.description === content.description &&
+    sameLabels(latest.labels, content.labels)
+  );
+}
+
+/** Labels are a set of key/value pairs: their order carries no meaning. */
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+function notFound(name: string): NotFoundError {
+  return new NotFoundError(`Config '${name}' does not exist.`);
+}
+
+function versionNotFound(name: string, version: number): NotFoundError {
+  return new NotFoundError(`Config '${name}' has no version ${version}.`);
+}
+
+function raced(): PreconditionFailedError {
+  return new PreconditionFailedError('The config was changed by another writer; re-read it and retry.');
+}
+
+function contention(name: string): ConflictError {
+  return new ConflictError(`Config '${name}' is changing too fast to apply this write; retry.`);
+}

@@ -1,0 +1,107 @@
+/**
+ * The storage port: what the registry needs from a database, in registry words. src/store
+ * implements it with Prisma; the registry never sees SQL.
+ */
+
+export interface ModuleClassRecord {
+  id: string;
+  fromObserved: boolean;
+  description: string;
+  builtIn: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The head row of a config: which version is current, and its deleted state. */
+export interface ConfigHead {
+  name: string;
+  latestVersion: number;
+  deleted: boolean;
+  deletedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** An immutable version as stored; `configJson` is the canonical text in the client's key order. */
+export interface VersionRecord {
+  name: string;
+  version: number;
+  configJson: string;
+  description: string;
+  labels: Record<string, string>;
+  contentHash: string;
+  createdAt: Date;
+  updatedBy: string;
+}
+
+export interface ConfigRecord {
+  head: ConfigHead;
+  latest: VersionRecord;
+}
+
+export interface ClassRef {
+  classId: string;
+  asQuantized: boolean;
+}
+
+/** A new version to append after `expectedLatest` (0: the config must not exist yet). */
+export interface AppendVersion {
+  expectedLatest: number;
+  version: VersionRecord;
+  classRefs: ClassRef[];
+}
+
+export type AppendOutcome =
+  | { ok: true; head: ConfigHead }
+  /** Someone else moved the head (or created the name) first. */
+  | { ok: false; reason: 'conflict' }
+  /** A referenced class disappeared between validation and commit. */
+  | { ok: false; reason: 'missing-class' };
+
+export interface ListConfigsQuery {
+  prefix?: string;
+  labels: Array<{ key: string; value: string }>;
+  usesClass?: string;
+  showDeleted: boolean;
+  after?: string;
+  limit: number;
+}
+
+export interface RegistryStore {
+  /** The HMAC key for page tokens, created once by a migration and shared by every replica. */
+  pageTokenKey(): Promise<string>;
+
+  getModuleClass(id: string): Promise<ModuleClassRecord | null>;
+  getModuleClasses(ids: readonly string[]): Promise<Map<string, ModuleClassRecord>>;
+  listModuleClasses(query: { prefix?: string; after?: string; limit: number }): Promise<ModuleClassRecord[]>;
+  /** false when the id exists already. */
+  createModuleClass(record: ModuleClassRecord): Promise<boolean>;
+  /**
+   * Applies the update unless `fromObserved` is being turned off while a live config uses the
+   * class as a quantized class (then answers the blocking configs), atomically.
+   */
+  updateModuleClass(
+    id: string,
+    update: { fromObserved?: boolean; description?: string; updatedAt: Date },
+  ): Promise<{ ok: true; record: ModuleClassRecord } | { ok: false; blockedBy: string[] } | null>;
+  /** Deletes unless a live config references the class; answers those configs then. */
+  deleteModuleClass(id: string): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null>;
+  /** Names of the live configs whose latest version references the class, ascending. */
+  classReferences(id: string, query: { after?: string; limit: number }): Promise<string[]>;
+
+  getConfig(name: string): Promise<ConfigRecord | null>;
+  getHead(name: string): Promise<ConfigHead | null>;
+  getVersion(name: string, version: number): Promise<VersionRecord | null>;
+  /** Newest first; `before` is the version to continue below. */
+  listVersions(name: string, query: { before?: number; limit: number }): Promise<VersionRecord[]>;
+  listConfigs(query: ListConfigsQuery): Promise<ConfigRecord[]>;
+  appendVersion(append: AppendVersion): Promise<AppendOutcome>;
+  /** Soft delete / undelete: only the deleted state changes (class references follow liveness). */
+  setDeleted(
+    name: string,
+    change: { deleted: boolean; at: Date; expectedLatest: number; classRefs: ClassRef[] },
+  ): Promise<AppendOutcome>;
+  /** Erases the config and its whole history. */
+  purge(name: string): Promise<boolean>;
+  ping(): Promise<void>;
+}

@@ -1,0 +1,281 @@
+// Opens the database named by DATABASE_URL: SQLite (`file:...`) or PostgreSQL
+// (`postgresql://...`), migrated, with a Prisma client over the matching driver adapter.
+//
+// Two clients are generated from the one schema (a client generated for `sqlite` refuses the pg
+// adapter, see scripts/prisma-generate.mjs); they have the same models and API, so the app is typed
+// against the SQLite one and the PostgreSQL one is cast to it.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type {
+  IsolationLevel,
+  SqlDriverAdapter,
+  SqlDriverAdapterFactory,
+  SqlQuery,
+  Transaction,
+} from '@prisma/driver-adapter-utils';
+import { PrismaClient as PostgresPrismaClient } from '../generated/pg/client.js';
+import { PrismaClient } from '../generated/sqlite/client.js';
+import { applyMigrations } from './migrate.js';
+
+export type { PrismaClient };
+
+export type DatabaseKind = 'sqlite' | 'postgresql';
+
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly prisma: PrismaClient;
+  /** Resolves when the database answers a trivial query; for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Apply pending migrations before connecting (default true). */
+  migrate?: boolean;
+  log?: (msg: string) => void;
+  /** PostgreSQL connection pool size (default 10). SQLite always uses one connection. */
+  poolSize?: number;
+}
+
+/**
+ * Milliseconds to wait for a PostgreSQL connection. Without a limit an unreachable server (a
+ * firewall that drops packets, a hung host) leaves start-up and /readyz hanging.
+ */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 3000;
+
+/** Milliseconds a SQLite statement waits for another connection's write lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Connection settings for every SQLite connection Prisma opens.
+ * - foreign_keys: the schema's relations (a config's versions, the classes it references) are
+ *   enforced by the database; SQLite leaves them off unless asked, per connection.
+ * - journal_mode=WAL: readers do not block the writer nor the writer the readers. It is stored in
+ *   the file (the migrator sets it first), repeated here for a database opened without migrating.
+ * - synchronous=FULL: a write we have acknowledged must survive SIGKILL and power loss. In WAL mode
+ *   NORMAL (better-sqlite3's compiled-in default for WAL) skips the fsync at commit, so the last
+ *   commits can vanish on power loss; FULL syncs the WAL on every commit.
+ * - busy_timeout: wait for another process's write lock instead of failing at once with
+ *   SQLITE_BUSY (also set by the driver's `timeout`, repeated to be explicit).
+ */
+const SQLITE_PRAGMAS: ReadonlyArray<readonly [name: string, value: string, expected: string]> = [
+  ['foreign_keys', 'ON', '1'],
+  ['journal_mode', 'WAL', 'wal'],
+  ['synchronous', 'FULL', '2'],
+  ['busy_timeout', String(SQLITE_BUSY_TIMEOUT_MS), String(SQLITE_BUSY_TIMEOUT_MS)],
+];
+
+/** Which backend a DATABASE_URL names. Throws an Error naming DATABASE_URL (never its password). */
+export function databaseKind(url: string): DatabaseKind {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim())?.[1]?.toLowerCase();
+  if (scheme === 'file') return 'sqlite';
+  if (scheme === 'postgres' || scheme === 'postgresql') return 'postgresql';
+  throw new Error(
+    `DATABASE_URL must be a SQLite file URL (file:./data/registry.db) or a PostgreSQL URL ` +
+      `(postgresql://user:password@host:5432/db); got ${scheme === undefined ? 'a value without a scheme' : `a "${scheme}:" URL`}`,
+  );
+}
+
+/** The URL with any password replaced by `***`, for logs and error messages. */
+export function redactDatabaseUrl(url: string): string {
+  return (
+    url
+      // user:password@ in the authority
+      .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@')
+      // password=... as a query parameter (pg accepts it there too)
+      .replace(/([?&]password=)[^&#]*/gi, '$1***')
+  );
+}
+
+/** The absolute path of the SQLite file named by a `file:` URL, relative paths from the cwd. */
+export function sqliteFilePath(url: string): string {
+  const trimmed = url.trim();
+  const withoutQuery = trimmed.replace(/[?#].*$/, '');
+  const path = withoutQuery.startsWith('file://') ? fileURLToPath(withoutQuery) : withoutQuery.replace(/^file:/i, '');
+  if (path === '' || path === ':memory:') {
+    throw new Error('DATABASE_URL must name a SQLite file (e.g. file:./data/registry.db)');
+  }
+  return resolve(process.cwd(), path);
+}
+
+/**
+ * Opens (and by default first migrates) the database. Fails fast: an unreachable PostgreSQL
+ * rejects within a few seconds, and a SQLite connection whose settings did not take rejects too.
+ */
+export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const kind = databaseKind(url);
+  const log = options.log ?? (() => {});
+  if (options.migrate ?? true) {
+    await applyMigrations(kind, url, log);
+  }
+  const prisma = kind === 'sqlite' ? sqliteClient(url) : postgresClient(url, options.poolSize ?? 10, log);
+  const database: Database = {
+    kind,
+    prisma,
+    async ping() {
+      await prisma.$queryRawUnsafe('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+    },
+  };
+  try {
+    await prisma.$connect();
+    if (kind === 'sqlite') await assertSqlitePragmas(prisma);
+    else await database.ping();
+  } catch (error) {
+    await prisma.$disconnect().catch(() => {});
+    throw error;
+  }
+  return database;
+}
+
+function sqliteClient(url: string): PrismaClient {
+  const file = sqliteFilePath(url);
+  mkdirSync(dirname(file), { recursive: true });
+  const adapter = sqliteConnections(
+    new PrismaBetterSqlite3({ url: file, timeout: SQLITE_BUSY_TIMEOUT_MS }),
+    SQLITE_PRAGMAS.map(([name, value]) => `PRAGMA ${name} = ${value};`).join('\n'),
+  );
+  return new PrismaClient({ adapter });
+}
+
+function postgresClient(url: string, poolSize: number, log: (msg: string) => void): PrismaClient {
+  const adapter = new PrismaPg(
+    { connectionString: url, max: poolSize, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS },
+    { onPoolError: (error) => log(`PostgreSQL pool error: ${error.message}`) },
+  );
+  return new PostgresPrismaClient({ adapter }) as unknown as PrismaClient;
+}
+
+/**
+ * Wraps the SQLite adapter factory so that every connection it opens
+ * - runs `script` (the pragmas) first: the adapter has no option for them, and Prisma opens its
+ *   connection lazily (and again after a `$disconnect`), so a one-off `$executeRaw` after
+ *   `$connect` could be lost;
+ * - is used by one transaction or one statement at a time (see SerialConnection).
+ */
+function sqliteConnections(factory: SqlDriverAdapterFactory, script: string): SqlDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    async connect(): Promise<SqlDriverAdapter> {
+      const connection = await factory.connect();
+      try {
+        await connection.executeScript(script);
+      } catch (error) {
+        await connection.dispose().catch(() => {});
+        throw error;
+      }
+      return new SerialConnection(connection);
+    },
+  };
+}
+
+/**
+ * The 7.10 SQLite adapter has a single connection and queues transactions, but runs a plain
+ * statement at once, even while an interactive transaction is open on that connection. Such a
+ * statement (another request's) would then run *inside* that transaction: it would see its
+ * uncommitted rows, and its own writes, already acknowledged, would vanish if the transaction
+ * rolled back. Here plain statements wait for the open transaction to end, as they would on a
+ * separate connection. (Using the top-level client instead of `tx` inside `$transaction` now
+ * waits for the transaction's timeout instead of silently joining it.)
+ */
+class SerialConnection implements SqlDriverAdapter {
+  readonly provider: SqlDriverAdapter['provider'];
+  readonly adapterName: string;
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly inner: SqlDriverAdapter) {
+    this.provider = inner.provider;
+    this.adapterName = inner.adapterName;
+    if (inner.getConnectionInfo !== undefined) {
+      this.getConnectionInfo = inner.getConnectionInfo.bind(inner);
+    }
+  }
+
+  getConnectionInfo?: SqlDriverAdapter['getConnectionInfo'];
+
+  /** Waits for every earlier user of the connection; resolves to the function that frees it. */
+  #acquire(): Promise<() => void> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const turn = this.#tail.then(() => release);
+    this.#tail = this.#tail.then(() => released);
+    return turn;
+  }
+
+  async #alone<T>(work: () => Promise<T>): Promise<T> {
+    const release = await this.#acquire();
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  queryRaw(query: SqlQuery) {
+    return this.#alone(() => this.inner.queryRaw(query));
+  }
+
+  executeRaw(query: SqlQuery) {
+    return this.#alone(() => this.inner.executeRaw(query));
+  }
+
+  executeScript(script: string) {
+    return this.#alone(() => this.inner.executeScript(script));
+  }
+
+  async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    const release = await this.#acquire();
+    let transaction: Transaction;
+    try {
+      transaction = await this.inner.startTransaction(isolationLevel);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    let open = true;
+    const end = async (finish: () => Promise<void>) => {
+      try {
+        await finish();
+      } finally {
+        if (open) {
+          open = false;
+          release();
+        }
+      }
+    };
+    return {
+      provider: transaction.provider,
+      adapterName: transaction.adapterName,
+      options: transaction.options,
+      queryRaw: (query) => transaction.queryRaw(query),
+      executeRaw: (query) => transaction.executeRaw(query),
+      commit: () => end(() => transaction.commit()),
+      rollback: () => end(() => transaction.rollback()),
+      createSavepoint: transaction.createSavepoint?.bind(transaction),
+      rollbackToSavepoint: transaction.rollbackToSavepoint?.bind(transaction),
+      releaseSavepoint: transaction.releaseSavepoint?.bind(transaction),
+    };
+  }
+
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+}
+
+async function assertSqlitePragmas(prisma: PrismaClient): Promise<void> {
+  for (const [name, , expected] of SQLITE_PRAGMAS) {
+    const rows = await prisma.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
+    const actual = String(Object.values(rows[0] ?? {})[0]).toLowerCase();
+    if (actual !== expected) {
+      throw new Error(`SQLite did not accept PRAGMA ${name} (wanted ${expected}, has ${actual})`);
+    }
+  }
+}
