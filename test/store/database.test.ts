@@ -344,6 +344,8 @@ describe.runIf(postgresAvailable)('openDatabase on postgresql', () => {
          ORDER BY 1`);
       // At least the init migration's columns; any indexed text column added later must be C too.
       expect(columns.map((c) => c.column)).toEqual(expect.arrayContaining([
+        'api_token.name',
+        'api_token.secret_hash',
         'config.name',
         'config_class_ref.class_id',
         'config_class_ref.config_name',
