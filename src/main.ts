@@ -21,8 +21,27 @@ async function main(): Promise<void> {
   }
 
   const database = await openDatabase(settings.DATABASE_URL, { poolSize: settings.DATABASE_POOL_SIZE });
-  const registry = await createRegistry(new PrismaRegistryStore(database.prisma));
-  const app = await buildApp({ registry, version, logger: { level: settings.LOG_LEVEL } });
+  const adminToken = settings.REGISTRY_ADMIN_TOKEN;
+  const registry = await createRegistry(
+    new PrismaRegistryStore(database.prisma),
+    undefined,
+    adminToken === undefined ? {} : { adminToken },
+  );
+  const app = await buildApp({
+    registry,
+    version,
+    log: { level: settings.LOG_LEVEL, secrets: adminToken === undefined ? [] : [adminToken] },
+    anonymousRead: settings.REGISTRY_ANONYMOUS_READ,
+    rateLimitMax: settings.RATE_LIMIT_MAX,
+    corsOrigins: settings.CORS_ORIGINS,
+    trustProxy: settings.TRUST_PROXY,
+    timeouts: {
+      requestMs: settings.REQUEST_TIMEOUT_MS,
+      handlerMs: settings.HANDLER_TIMEOUT_MS,
+      connectionMs: settings.CONNECTION_TIMEOUT_MS,
+      keepAliveMs: settings.KEEP_ALIVE_TIMEOUT_MS,
+    },
+  });
   app.log.info({ database: redactDatabaseUrl(settings.DATABASE_URL), kind: database.kind }, 'database ready');
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

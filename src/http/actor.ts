@@ -1,9 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import { ANONYMOUS } from '../registry/access.js';
 
-/**
- * Who is making the request, as recorded in `updatedBy`. Authentication is not built yet, so
- * every writer is "anonymous"; the auth plugin will decorate the request with the token's name.
- */
+/** Who is making the request, as recorded in `updatedBy`: the token's name, or "anonymous" on an open registry. */
 export function actorOf(request: FastifyRequest): string {
-  return (request as FastifyRequest & { tokenName?: string }).tokenName ?? 'anonymous';
+  return request.principal.kind === 'token' ? request.principal.name : ANONYMOUS;
 }

@@ -1,39 +1,81 @@
-import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Registry } from '../registry/registry.js';
+import { loggerOptions, registerRequestLogging, requestId, type LogOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
+import { registerAuth } from './plugins/auth.js';
+import { registerCors } from './plugins/cors.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { registerRateLimit } from './plugins/rate-limit.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { problem, registerProblemHandlers, sendProblem } from './problem.js';
 import { configRoutes } from './routes/configs.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { validatorCompiler } from './validation.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
+/** Socket and request time limits, in milliseconds (0: none). See the README's settings. */
+export interface Timeouts {
+  /** Receiving a whole request (Node's requestTimeout): slow senders are cut off. */
+  requestMs: number;
+  /** Handling a request, routing to reply (Fastify's handlerTimeout): 503 problem after it. */
+  handlerMs: number;
+  /** A socket with no activity at all (Node's server.timeout). */
+  connectionMs: number;
+  /** An idle keep-alive connection between requests. */
+  keepAliveMs: number;
+}
+
 export interface AppOptions {
   registry: Registry;
-  logger?: FastifyServerOptions['logger'];
   version?: string;
+  /** Log level and destination; absent: no logs. */
+  log?: LogOptions;
+  /** While tokens are required, anonymous callers may still read (REGISTRY_ANONYMOUS_READ). */
+  anonymousRead?: boolean;
+  /** Requests per minute per token or client address; absent or 0: no limit (RATE_LIMIT_MAX). */
+  rateLimitMax?: number;
+  /** Browser origins allowed by CORS; absent or empty: CORS off (CORS_ORIGINS). */
+  corsOrigins?: readonly string[];
+  /** Fastify's trustProxy: whose X-Forwarded-For to believe for the client address (TRUST_PROXY). */
+  trustProxy?: boolean | string;
+  timeouts?: Partial<Timeouts>;
 }
 
 const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json']);
 
 /** The whole HTTP API as a Fastify instance that is not listening yet (tests inject into it). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { registry } = options;
+  const timeouts = options.timeouts ?? {};
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: options.log === undefined ? false : loggerOptions(options.log),
     bodyLimit: BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
-    // Unique across replicas and restarts, unlike Fastify's per-process counter.
-    genReqId: () => randomUUID(),
+    genReqId: requestId,
     // Class ids are up to 255 characters; the default (100) would answer long ones with 404.
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    trustProxy: options.trustProxy ?? false,
+    requestTimeout: timeouts.requestMs ?? 0,
+    handlerTimeout: timeouts.handlerMs ?? 0,
+    connectionTimeout: timeouts.connectionMs ?? 0,
+    keepAliveTimeout: timeouts.keepAliveMs ?? 72_000,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+
+  // Order matters. Authentication is the first onRequest hook (the rate limiter counts per token);
+  // the rate limiter attaches its hook to routes added after it; authorization runs in preParsing.
+  registerAuth(app, { tokens: registry.tokens, anonymousRead: options.anonymousRead ?? false });
+  registerRequestLogging(app);
+  await registerSecurityHeaders(app);
+  await registerCors(app, { origins: options.corsOrigins ?? [] });
+  await registerRateLimit(app, { max: options.rateLimitMax ?? 0 });
+  const metrics = registerMetrics(app, registry.store);
 
   // RFC 7396 bodies are JSON: parse them with Fastify's own (prototype-poisoning-safe) parser.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
@@ -52,14 +94,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return sendProblem(reply, problem(request, 415, `Unsupported content type '${type}'. Send application/json.`));
     }
   });
-  app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', request.id);
-    return payload;
-  });
 
   await registerOpenApi(app, options.version ?? '0.0.0');
-  operationRoutes(app, options.registry);
-  moduleClassRoutes(app, options.registry);
-  configRoutes(app, options.registry);
+  operationRoutes(app, registry, metrics);
+  moduleClassRoutes(app, registry);
+  configRoutes(app, registry);
+  tokenRoutes(app, registry);
+
+  app.addHook('onReady', async () => {
+    if (!(await registry.tokens.authRequired())) {
+      app.log.warn(
+        'Authentication is OFF: no REGISTRY_ADMIN_TOKEN and no API tokens, so anyone who can reach this port may read, ' +
+          'write and purge. Set REGISTRY_ADMIN_TOKEN (or create an admin token) to require tokens.',
+      );
+    }
+  });
   return app;
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { SECURITY_SCHEME } from './plugins/auth.js';
 import { sendJsonText } from './representation.js';
 
 /** OpenAPI 3.1 generated from the routes' zod schemas, served at /openapi.json, UI at /docs. */
@@ -23,8 +24,21 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       tags: [
         { name: 'Configs', description: 'Named, versioned ConvertCustomConfigs.' },
         { name: 'Module classes', description: 'The registered class identifiers configs may name.' },
-        { name: 'Operations', description: 'Health, readiness and the API description.' },
+        { name: 'Tokens', description: 'Bearer tokens and their roles (admin only).' },
+        { name: 'Operations', description: 'Health, readiness, metrics and the API description.' },
       ],
+      components: {
+        securitySchemes: {
+          [SECURITY_SCHEME]: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              '`Authorization: Bearer <token>`, a token from POST /v1/tokens (`ccr_...`) or the REGISTRY_ADMIN_TOKEN. ' +
+              'Roles: reader (GET), writer (+ writes but purge), admin (+ purge, tokens). Each operation names the ' +
+              'least role it needs in `x-required-role`.',
+          },
+        },
+      },
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
@@ -34,6 +48,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
   app.withTypeProvider<ZodTypeProvider>().route({
     method: 'GET',
     url: '/openapi.json',
+    config: { access: 'public' },
     schema: {
       operationId: 'getOpenApi',
       tags: ['Operations'],

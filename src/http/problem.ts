@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RegistryError, type FieldProblem } from '../registry/errors.js';
+import { RegistryError, UnauthenticatedError, type FieldProblem } from '../registry/errors.js';
 import { problemsFromIssues, RequestValidationError } from './validation.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -62,6 +62,8 @@ const REGISTRY_STATUS: Record<RegistryError['kind'], number> = {
   'precondition-failed': 412,
   invalid: 422,
   'bad-request': 400,
+  unauthenticated: 401,
+  forbidden: 403,
   unavailable: 503,
 };
 
@@ -84,6 +86,9 @@ function toProblem(error: FastifyError | Error, request: FastifyRequest): Proble
     return problem(request, 422, detail, { errors: problemsFromIssues(error.issues, context) });
   }
   const fastifyError = error as FastifyError;
+  if (fastifyError.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    return problem(request, 503, 'The request took too long to handle; retry shortly.');
+  }
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     return problem(request, status, clientErrorDetail(fastifyError));
@@ -106,6 +111,12 @@ function clientErrorDetail(error: FastifyError): string {
   }
 }
 
+/** RFC 6750 §3: the scheme and realm, and `error="invalid_token"` when a token was presented but refused. */
+function wwwAuthenticate(error: unknown): string {
+  const challenge = 'Bearer realm="convert-config-registry"';
+  return error instanceof UnauthenticatedError && error.invalidToken ? `${challenge}, error="invalid_token"` : challenge;
+}
+
 /** Problem+json for every error and every unknown route. */
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
@@ -116,6 +127,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       request.log.info({ status: body.status, code: (error as FastifyError).code }, body.detail);
     }
     if (body.status === 503) reply.header('retry-after', '1');
+    if (body.status === 401) reply.header('www-authenticate', wwwAuthenticate(error));
     return sendProblem(reply, body);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -7,6 +7,8 @@ import {
   QuantTypeNameSchema,
 } from '../domain/config-document.js';
 import { LABEL_KEY_PATTERN, MAX_LABEL_VALUE_LENGTH, MAX_LABELS } from '../domain/identifiers.js';
+import { ROLES } from '../registry/access.js';
+import { TOKEN_NAME_PATTERN } from '../registry/tokens.js';
 
 /**
  * The zod schemas of the HTTP contract. They validate requests and, through @fastify/swagger,
@@ -314,3 +316,43 @@ export const MappingParams = z.strictObject({
   observedClass: ModuleClassId,
 });
 export const ModuleClassParams = z.strictObject({ id: ModuleClassId });
+
+export const TokenName = z
+  .string()
+  .regex(new RegExp(TOKEN_NAME_PATTERN), 'must be 1-64 lowercase letters, digits, `.`, `_`, `@`, `-`, starting and ending with a letter or digit')
+  .describe('Token name, recorded as `updatedBy` on the versions it writes.');
+
+const RoleSchema = z.enum(ROLES).describe('reader: GET; writer: + every write but purge; admin: + purge and token management.');
+
+export const TokenSchema = z
+  .object({ name: TokenName, role: RoleSchema, createdAt: Timestamp, createdBy: z.string() })
+  .meta({
+    id: 'Token',
+    description: 'An API token, without its secret (only a hash of it is stored).',
+    examples: [{ name: 'ci-vision', role: 'writer', createdAt: '2026-01-01T00:00:00.000Z', createdBy: 'admin' }],
+  });
+
+export const CreatedTokenSchema = z
+  .object({
+    name: TokenName,
+    role: RoleSchema,
+    token: z.string().describe('The secret, shown this once: send it as `Authorization: Bearer <token>`.'),
+    createdAt: Timestamp,
+  })
+  .meta({
+    id: 'CreatedToken',
+    examples: [
+      {
+        name: 'ci-vision',
+        role: 'writer',
+        token: 'ccr_EXAMPLE0000000000000000000000000000000000',
+        createdAt: '2026-01-01T00:00:00.000Z',
+      },
+    ],
+  });
+
+export const CreateTokenBody = z
+  .strictObject({ name: TokenName, role: RoleSchema })
+  .meta({ id: 'CreateToken', examples: [{ name: 'ci-vision', role: 'writer' }] });
+
+export const TokenNameParams = z.strictObject({ name: TokenName });

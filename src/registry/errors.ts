@@ -17,6 +17,8 @@ export abstract class RegistryError extends Error {
     | 'precondition-failed'
     | 'invalid'
     | 'bad-request'
+    | 'unauthenticated'
+    | 'forbidden'
     | 'unavailable';
 }
 
@@ -64,4 +66,21 @@ export class BadRequestError extends RegistryError {
 /** The database is unreachable or overloaded: the client may retry. */
 export class UnavailableError extends RegistryError {
   readonly kind = 'unavailable';
+}
+
+/** No credentials where the registry requires them, or credentials it does not recognise. */
+export class UnauthenticatedError extends RegistryError {
+  readonly kind = 'unauthenticated';
+  constructor(
+    message: string,
+    /** true when a token was presented but is unknown or revoked (RFC 6750 `invalid_token`). */
+    readonly invalidToken: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Known credentials whose role does not allow the operation. */
+export class ForbiddenError extends RegistryError {
+  readonly kind = 'forbidden';
 }

@@ -1,3 +1,5 @@
+import type { Role } from './access.js';
+
 /**
  * The storage port: what the registry needs from a database, in registry words. src/store
  * implements it with Prisma; the registry never sees SQL.
@@ -67,6 +69,27 @@ export interface ListConfigsQuery {
   limit: number;
 }
 
+/** An API token as stored: never the secret, only its SHA-256 (see tokens.ts). */
+export interface TokenRecord {
+  name: string;
+  role: Role;
+  /** Lowercase hex SHA-256 of the secret. */
+  secretHash: string;
+  createdAt: Date;
+  createdBy: string;
+}
+
+export type RevokeOutcome = 'revoked' | 'not-found' | 'last-admin';
+
+/** How much the registry holds, for the metrics gauges. */
+export interface RegistryCounts {
+  liveConfigs: number;
+  deletedConfigs: number;
+  versions: number;
+  moduleClasses: number;
+  tokens: number;
+}
+
 export interface RegistryStore {
   /** The HMAC key for page tokens, created once by a migration and shared by every replica. */
   pageTokenKey(): Promise<string>;
@@ -104,4 +127,15 @@ export interface RegistryStore {
   /** Erases the config and its whole history. */
   purge(name: string): Promise<boolean>;
   ping(): Promise<void>;
+
+  /** false when the name is taken. */
+  createToken(record: TokenRecord): Promise<boolean>;
+  /** By name ascending, after `after`. */
+  listTokens(query: { after?: string; limit: number }): Promise<TokenRecord[]>;
+  findTokenBySecretHash(secretHash: string): Promise<TokenRecord | null>;
+  /** Deletes the token; with `keepAnAdmin`, refuses ('last-admin') to delete the only admin token. */
+  revokeToken(name: string, options: { keepAnAdmin: boolean }): Promise<RevokeOutcome>;
+  countTokens(): Promise<{ total: number; admins: number }>;
+
+  counts(): Promise<RegistryCounts>;
 }

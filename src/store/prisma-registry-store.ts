@@ -1,3 +1,4 @@
+import { isRole } from '../registry/access.js';
 import { UnavailableError } from '../registry/errors.js';
 import type {
   AppendOutcome,
@@ -7,7 +8,10 @@ import type {
   ConfigRecord,
   ListConfigsQuery,
   ModuleClassRecord,
+  RegistryCounts,
   RegistryStore,
+  RevokeOutcome,
+  TokenRecord,
   VersionRecord,
 } from '../registry/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
@@ -68,6 +72,20 @@ function isUnavailable(error: unknown): boolean {
   return /ECONNREFUSED|Connection terminated|connect ETIMEDOUT|database is locked|timeout exceeded when trying to connect|Can't reach database|Server has closed the connection|terminating connection/i.test(
     message,
   );
+}
+
+interface TokenRow {
+  name: string;
+  role: string;
+  secretHash: string;
+  createdAt: Date;
+  createdBy: string;
+}
+
+function toToken(row: TokenRow): TokenRecord {
+  // The column is plain text (Prisma's schema cannot declare a CHECK); only our code writes it.
+  if (!isRole(row.role)) throw new Error(`api_token '${row.name}' has an unknown role`);
+  return { name: row.name, role: row.role, secretHash: row.secretHash, createdAt: row.createdAt, createdBy: row.createdBy };
 }
 
 function toHead(row: ConfigRow): ConfigHead {
@@ -329,6 +347,85 @@ export class PrismaRegistryStore implements RegistryStore {
   ping(): Promise<void> {
     return this.run(async () => {
       await this.prisma.$queryRaw`SELECT 1`;
+    });
+  }
+
+  createToken(record: TokenRecord): Promise<boolean> {
+    return this.run(async () => {
+      try {
+        await this.prisma.apiToken.create({ data: record });
+        return true;
+      } catch (error) {
+        if (errorCode(error) === 'P2002') return false;
+        throw error;
+      }
+    });
+  }
+
+  listTokens(query: { after?: string; limit: number }): Promise<TokenRecord[]> {
+    return this.run(async () => {
+      const rows = await this.prisma.apiToken.findMany({
+        where: query.after === undefined ? {} : { name: { gt: query.after } },
+        orderBy: { name: 'asc' },
+        take: query.limit,
+      });
+      return rows.map(toToken);
+    });
+  }
+
+  findTokenBySecretHash(secretHash: string): Promise<TokenRecord | null> {
+    return this.run(async () => {
+      const row = await this.prisma.apiToken.findUnique({ where: { secretHash } });
+      return row === null ? null : toToken(row);
+    });
+  }
+
+  revokeToken(name: string, options: { keepAnAdmin: boolean }): Promise<RevokeOutcome> {
+    return this.run(() =>
+      this.prisma.$transaction(async (tx): Promise<RevokeOutcome> => {
+        const token = await tx.apiToken.findUnique({ where: { name } });
+        if (token === null) return 'not-found';
+        // Two admins revoking each other at the same moment on PostgreSQL could both pass this
+        // check; REGISTRY_ADMIN_TOKEN remains the way back in, so a lock is not worth it here.
+        if (options.keepAnAdmin && token.role === 'admin' && (await tx.apiToken.count({ where: { role: 'admin' } })) <= 1) {
+          return 'last-admin';
+        }
+        const { count } = await tx.apiToken.deleteMany({ where: { name } });
+        return count === 1 ? 'revoked' : 'not-found';
+      }),
+    );
+  }
+
+  countTokens(): Promise<{ total: number; admins: number }> {
+    return this.run(async () => {
+      const groups = await this.prisma.apiToken.groupBy({ by: ['role'], _count: { _all: true } });
+      let total = 0;
+      let admins = 0;
+      for (const group of groups) {
+        total += group._count._all;
+        if (group.role === 'admin') admins += group._count._all;
+      }
+      return { total, admins };
+    });
+  }
+
+  counts(): Promise<RegistryCounts> {
+    return this.run(async () => {
+      const [configs, moduleClasses, tokens] = await Promise.all([
+        this.prisma.config.groupBy({ by: ['deleted'], _count: { _all: true }, _sum: { latestVersion: true } }),
+        this.prisma.moduleClass.count(),
+        this.prisma.apiToken.count(),
+      ]);
+      const counts: RegistryCounts = { liveConfigs: 0, deletedConfigs: 0, versions: 0, moduleClasses, tokens };
+      for (const group of configs) {
+        if (group.deleted) counts.deletedConfigs += group._count._all;
+        else counts.liveConfigs += group._count._all;
+        // Versions are numbered 1..latest without gaps and purged with their config, so the sum
+        // of the heads' latest versions is the number of version rows, read from the (much
+        // smaller) head table.
+        counts.versions += group._sum.latestVersion ?? 0;
+      }
+      return counts;
     });
   }
 

@@ -83,6 +83,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'GET',
     url: '/v1/configs',
+    config: { access: 'read' },
     schema: {
       operationId: 'listConfigs',
       tags: [TAG],
@@ -109,6 +110,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'PUT',
     url: '/v1/configs/:name',
+    config: { access: 'write' },
     schema: {
       operationId: 'putConfig',
       tags: [TAG],
@@ -134,6 +136,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'GET',
     url: '/v1/configs/:name',
+    config: { access: 'read' },
     schema: {
       operationId: 'getConfig',
       tags: [TAG],
@@ -158,6 +161,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'PATCH',
     url: '/v1/configs/:name',
+    config: { access: 'write' },
     schema: {
       operationId: 'patchConfig',
       tags: [TAG],
@@ -184,13 +188,14 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'DELETE',
     url: '/v1/configs/:name',
+    config: { access: 'write' },
     schema: {
       operationId: 'deleteConfig',
       tags: [TAG],
       summary: 'Delete a config',
       description:
         'Soft delete: history kept, GET answers 404, lists hide it unless showDeleted=true; no new version. ' +
-        '`?purge=true` erases it and its whole history.',
+        '`?purge=true` erases it and its whole history, and needs an admin token.',
       params: NameParams,
       querystring: PurgeQuery,
       headers: PreconditionHeaders,
@@ -198,6 +203,8 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
     },
     handler: async function deleteConfig(request, reply) {
       if (request.query.purge) {
+        // Erasing history is for admins; a soft delete (writers) keeps it.
+        await app.requireAccess(request, 'admin');
         await configs.purge(request.params.name);
       } else {
         await configs.delete(request.params.name, preconditions(request));
@@ -209,6 +216,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'POST',
     url: '/v1/configs/:name/undelete',
+    config: { access: 'write' },
     schema: {
       operationId: 'undeleteConfig',
       tags: [TAG],
@@ -227,6 +235,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'GET',
     url: '/v1/configs/:name/versions',
+    config: { access: 'read' },
     schema: {
       operationId: 'listConfigVersions',
       tags: [TAG],
@@ -245,6 +254,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'GET',
     url: '/v1/configs/:name/versions/:version',
+    config: { access: 'read' },
     schema: {
       operationId: 'getConfigVersion',
       tags: [TAG],
@@ -262,6 +272,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'POST',
     url: '/v1/configs/:name/versions/:version/rollback',
+    config: { access: 'write' },
     schema: {
       operationId: 'rollbackConfig',
       tags: [TAG],
@@ -287,6 +298,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'GET',
     url: '/v1/configs/:name/diff',
+    config: { access: 'read' },
     schema: {
       operationId: 'diffConfigVersions',
       tags: [TAG],
@@ -304,6 +316,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'PUT',
     url: '/v1/configs/:name/mappings/:quantType/:observedClass',
+    config: { access: 'write' },
     schema: {
       operationId: 'setObservedToQuantizedMapping',
       tags: [TAG],
@@ -332,6 +345,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'DELETE',
     url: '/v1/configs/:name/mappings/:quantType/:observedClass',
+    config: { access: 'write' },
     schema: {
       operationId: 'removeObservedToQuantizedMapping',
       tags: [TAG],
@@ -351,6 +365,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'PUT',
     url: '/v1/configs/:name/preserved-attributes',
+    config: { access: 'write' },
     schema: {
       operationId: 'setPreservedAttributes',
       tags: [TAG],
@@ -375,6 +390,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'GET',
     url: '/v1/configs/:name/dict',
+    config: { access: 'read' },
     schema: {
       operationId: 'getConfigDict',
       tags: [TAG],
@@ -393,6 +409,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
   r.route({
     method: 'GET',
     url: '/v1/configs/:name/python',
+    config: { access: 'read' },
     schema: {
       operationId: 'getConfigPython',
       tags: [TAG],

@@ -26,6 +26,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
   r.route({
     method: 'POST',
     url: '/v1/module-classes',
+    config: { access: 'write' },
     schema: {
       operationId: 'createModuleClass',
       tags: [TAG],
@@ -43,6 +44,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
   r.route({
     method: 'GET',
     url: '/v1/module-classes',
+    config: { access: 'read' },
     schema: {
       operationId: 'listModuleClasses',
       tags: [TAG],
@@ -65,6 +67,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
   r.route({
     method: 'GET',
     url: '/v1/module-classes/:id',
+    config: { access: 'read' },
     schema: {
       operationId: 'getModuleClass',
       tags: [TAG],
@@ -81,6 +84,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
   r.route({
     method: 'PATCH',
     url: '/v1/module-classes/:id',
+    config: { access: 'write' },
     schema: {
       operationId: 'updateModuleClass',
       tags: [TAG],
@@ -105,6 +109,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
   r.route({
     method: 'DELETE',
     url: '/v1/module-classes/:id',
+    config: { access: 'write' },
     schema: {
       operationId: 'deleteModuleClass',
       tags: [TAG],
@@ -122,6 +127,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
   r.route({
     method: 'GET',
     url: '/v1/module-classes/:id/references',
+    config: { access: 'read' },
     schema: {
       operationId: 'listModuleClassReferences',
       tags: [TAG],

@@ -1,0 +1,112 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { authorize, ROLE_FOR, type Access, type Principal } from '../../registry/access.js';
+import type { TokensService } from '../../registry/tokens.js';
+import { problemResponses } from '../routes/responses.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * What the route needs: `public`, or a token whose role grants `read`, `write` or `admin`.
+     * Every route of ours must say; start-up fails on one that does not.
+     */
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** Who is calling; set by the first onRequest hook. */
+    principal: Principal;
+  }
+  interface FastifyInstance {
+    /** Throws 401/403 unless the caller may do something needing `access` (for checks that depend on the request, like purge). */
+    requireAccess(request: FastifyRequest, access: Access): Promise<void>;
+  }
+}
+
+export interface AuthOptions {
+  tokens: TokensService;
+  /** While tokens are required, anonymous callers may still use `read` routes. */
+  anonymousRead: boolean;
+}
+
+const ANONYMOUS: Principal = { kind: 'anonymous' };
+
+/** The name of the OpenAPI security scheme. */
+export const SECURITY_SCHEME = 'bearerAuth';
+
+/**
+ * Bearer-token authentication and role checks, declared per route as `config: { access }`.
+ *
+ * Two hooks, with rate limiting between them (see rate-limit.ts):
+ * 1. `authenticate`, the first onRequest hook: finds out who the caller is, so the rate limiter
+ *    can count per token rather than per address;
+ * 2. `authorizeRequest`, in preParsing: refuses (401/403) before the body is read.
+ *
+ * An onRoute hook also writes each route's requirement into the OpenAPI document: the
+ * `bearerAuth` scheme, the least role (`x-required-role`), and the 401/403 problem responses.
+ */
+export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
+  const { tokens, anonymousRead } = options;
+
+  // Fastify forbids an object as a shared default; `authenticate` sets it on every request.
+  app.decorateRequest('principal');
+
+  async function check(request: FastifyRequest, access: Access): Promise<void> {
+    if (access === 'public') return;
+    // Only anonymous callers need to know whether tokens are required (a cached answer).
+    const authRequired = request.principal.kind === 'anonymous' ? await tokens.authRequired() : true;
+    authorize(request.principal, access, { authRequired, anonymousRead });
+  }
+  app.decorate('requireAccess', check);
+
+  app.addHook('onRoute', (route) => declareAccess(route, anonymousRead));
+
+  app.addHook('onRequest', async function authenticate(request, reply) {
+    request.principal = ANONYMOUS;
+    // Public routes (health checks, metrics) never touch the token table.
+    if ((request.routeOptions.config.access ?? 'public') === 'public') return;
+    const header = request.headers.authorization;
+    if (header === undefined) return;
+    const bearer = /^Bearer +(\S+) *$/i.exec(header);
+    request.principal =
+      bearer === null
+        ? { kind: 'invalid', reason: 'The Authorization header must be "Bearer <token>".' }
+        : await tokens.authenticate(bearer[1]!);
+    if (request.principal.kind === 'token') {
+      // Every later line of this request (including "request completed") names the caller.
+      request.log = reply.log = request.log.child({ actor: request.principal.name });
+    }
+  });
+
+  app.addHook('preParsing', async function authorizeRequest(request) {
+    await check(request, request.routeOptions.config.access ?? 'public');
+  });
+}
+
+/**
+ * Checks that the route declares its access (plugin routes under /docs and CORS preflights are
+ * public) and documents it in the route's OpenAPI operation.
+ */
+function declareAccess(route: RouteOptions, anonymousRead: boolean): void {
+  route.config ??= {};
+  const config = route.config as { access?: Access };
+  if (config.access === undefined) {
+    if (route.method === 'OPTIONS' || route.url.startsWith('/docs')) {
+      config.access = 'public';
+      return;
+    }
+    throw new Error(`Route ${String(route.method)} ${route.url} declares no config.access (public, read, write or admin).`);
+  }
+  const access = config.access;
+  if (access === 'public' || route.schema === undefined) return;
+  const role = ROLE_FOR[access];
+  const schema = route.schema as Record<string, unknown> & { response?: Record<number, unknown>; description?: string };
+  if (schema['x-required-role'] !== undefined) return; // the HEAD twin of a GET route shares its schema
+  const anonymousToo = access === 'read' && anonymousRead;
+  route.schema = {
+    ...schema,
+    // `{}` as an alternative: anonymous reads are allowed on this deployment.
+    security: anonymousToo ? [{ [SECURITY_SCHEME]: [] }, {}] : [{ [SECURITY_SCHEME]: [] }],
+    'x-required-role': role,
+    description: `${schema.description ?? ''} Needs a token with role ${role} or above${anonymousToo ? ' (or none: anonymous reads are on)' : ''}.`.trim(),
+    response: { ...schema.response, ...problemResponses(401, 403) },
+  } as RouteOptions['schema'];
+}
