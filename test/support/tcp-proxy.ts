@@ -1,18 +1,23 @@
 // A TCP proxy between the app and a real server (PostgreSQL), which a test can cut and restore,
 // to see how the service behaves while its database is unreachable without touching the shared
 // server.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 
 export type CutMode =
-  /** Drop every connection and refuse new ones at once (a restarted or crashed server). */
+  /** Nothing listens: connections are refused (a server that is down or restarting). */
+  | 'refuse'
+  /** Open connections are dropped and new ones closed at once (a crashed server). */
   | 'reset'
-  /** Accept connections but never answer (a partition, a firewall that drops packets). */
+  /**
+   * Nothing gets through and nothing is closed: open connections stall mid-query and new ones are
+   * accepted but never answered (a network partition, a firewall that drops packets).
+   */
   | 'blackhole';
 
 export interface TcpProxy {
   readonly port: number;
-  cut(mode: CutMode): void;
-  restore(): void;
+  cut(mode: CutMode): Promise<void>;
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,35 +29,45 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
   };
-  const server: Server = createServer((client) => {
+  // Forwards only while open; what is dropped in a blackhole is lost, as on a real network.
+  const forward = (from: Socket, to: Socket) => {
+    from.on('data', (chunk) => {
+      if (mode === 'open') to.write(chunk);
+    });
+    from.on('close', () => to.destroy());
+  };
+  const server = createServer((client) => {
     track(client);
     if (mode === 'reset') return void client.destroy();
     if (mode === 'blackhole') return;
     const upstream = createConnection(target);
     track(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    forward(client, upstream);
+    forward(upstream, client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const stopListening = () => new Promise<void>((resolve) => server.close(() => resolve()));
   const dropAll = () => {
     for (const socket of sockets) socket.destroy();
   };
+  await listen(0);
+  const port = (server.address() as { port: number }).port;
   return {
     port,
-    cut(next) {
+    async cut(next) {
       mode = next;
-      dropAll();
+      if (next !== 'blackhole') dropAll();
+      if (next === 'refuse') await stopListening();
     },
-    restore() {
-      dropAll(); // blackholed clients would otherwise wait forever
+    async restore() {
+      // Stalled connections lost data in the middle of the protocol: they cannot be resumed.
+      dropAll();
+      if (!server.listening) await listen(port);
       mode = 'open';
     },
     async close() {
       dropAll();
-      await new Promise((resolve) => server.close(resolve));
+      if (server.listening) await stopListening();
     },
   };
 }
