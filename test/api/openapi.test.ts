@@ -24,6 +24,10 @@ const CONTRACT: Record<string, string> = {
   setPreservedAttributes: 'put /v1/configs/{name}/preserved-attributes',
   getConfigDict: 'get /v1/configs/{name}/dict',
   getConfigPython: 'get /v1/configs/{name}/python',
+  createToken: 'post /v1/tokens',
+  listTokens: 'get /v1/tokens',
+  revokeToken: 'delete /v1/tokens/{name}',
+  getMetrics: 'get /metrics',
 };
 
 describe('OpenAPI document', () => {
@@ -31,7 +35,7 @@ describe('OpenAPI document', () => {
   let doc: {
     openapi: string;
     paths: Record<string, Record<string, { operationId?: string; tags?: string[]; responses?: Record<string, unknown> }>>;
-    components: { schemas: Record<string, unknown> };
+    components: { schemas: Record<string, unknown>; securitySchemes?: Record<string, unknown> };
   };
   beforeAll(async () => {
     svc = await startService('sqlite');
@@ -53,9 +57,13 @@ describe('OpenAPI document', () => {
   });
 
   it('names the resource schemas as components', () => {
-    for (const name of ['ConvertCustomConfigDict', 'Config', 'ConfigVersion', 'ModuleClass', 'Problem']) {
+    for (const name of ['ConvertCustomConfigDict', 'Config', 'ConfigVersion', 'ModuleClass', 'Problem', 'Token', 'CreatedToken']) {
       expect(doc.components.schemas, name).toHaveProperty(name);
     }
+  });
+
+  it('declares the bearer token scheme the protected operations refer to', () => {
+    expect(doc.components.securitySchemes?.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 
   it('serves Swagger UI at /docs', async () => {

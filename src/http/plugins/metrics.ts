@@ -64,7 +64,7 @@ export function registerMetrics(app: FastifyInstance, store: RegistryStore): Met
   const counts = cachedCounts(store);
   const up = new Gauge({
     name: 'registry_database_up',
-    help: '1 when the registry counts below could be read from the database at this scrape, else 0.',
+    help: '1 when the registry counts below come from the database (at most 5 s old), 0 when it could not be read.',
     registers: [registry],
   });
   const configs = new Gauge({
