@@ -58,6 +58,12 @@ function errorCode(error: unknown): string | undefined {
 /**
  * Errors that mean "the database cannot answer now" rather than "this request is wrong":
  * Prisma's connection codes, driver adapter connection kinds, socket errors, SQLite busy.
+ *
+ * What the 7.10 pg adapter actually throws (seen through test/support/tcp-proxy.ts, see
+ * test/api/readiness.test.ts): a refused connection is P1001; a dropped connection is a plain
+ * Error "Connection terminated unexpectedly" (no code); a connect that times out is
+ * "Connection terminated due to connection timeout"; a transaction that cannot start in time is
+ * P2028. The message patterns below are the only handle on the plain ones.
  */
 function isUnavailable(error: unknown): boolean {
   const code = errorCode(error);
