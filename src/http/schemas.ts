@@ -54,15 +54,15 @@ export function storableText(max: number) {
 }
 
 const Description = storableText(4096);
-const Timestamp = z.string().describe('RFC 3339 UTC time stamp.');
+const Timestamp = z.string().meta({ format: 'date-time', description: 'RFC 3339 UTC time stamp.' });
 
 export const ProblemSchema = z
   .looseObject({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    instance: z.string(),
+    type: z.string().describe('URI naming the kind of problem; switch on this, not on the title.'),
+    title: z.string().describe('Short summary of the kind of problem.'),
+    status: z.number().int().min(100).max(599).describe('The HTTP status code.'),
+    detail: z.string().describe('What went wrong with this request, for a human.'),
+    instance: z.string().describe('The request path.'),
     errors: z
       .array(
         z.object({
@@ -71,11 +71,16 @@ export const ProblemSchema = z
           detail: z.string(),
         }),
       )
-      .optional(),
+      .optional()
+      .describe('Validation problems (422), each at its place in the request.'),
+    configs: z
+      .array(z.string())
+      .optional()
+      .describe('Module class conflicts (409): the live configs that block the change.'),
   })
   .meta({
     id: 'Problem',
-    description: 'RFC 9457 problem details.',
+    description: 'RFC 9457 problem details, sent as `application/problem+json`.',
     examples: [
       {
         type: 'https://convert-config-registry.dev/problems/validation-failed',
@@ -104,6 +109,7 @@ export const ModuleClassSchema = z
   })
   .meta({
     id: 'ModuleClass',
+    description: 'A registered module class identifier that configs may name.',
     examples: [
       {
         id: 'torch.ao.nn.quantized.LSTM',
@@ -124,6 +130,7 @@ export const CreateModuleClassBody = z
   })
   .meta({
     id: 'CreateModuleClass',
+    description: 'A class to register; `fromObserved: true` if it defines `from_observed` (a quantized class).',
     examples: [{ id: 'my_pkg.quantized.CustomLinear', fromObserved: true, description: 'Our quantized linear' }],
   });
 
@@ -132,17 +139,23 @@ export const UpdateModuleClassBody = z
     fromObserved: z.boolean().optional(),
     description: Description.nullable().optional().describe('null (merge patch) clears it.'),
   })
-  .meta({ id: 'UpdateModuleClass', examples: [{ description: 'Quantized custom linear, v2' }] });
+  .meta({
+    id: 'UpdateModuleClass',
+    description: 'The fields to change (merge patch).',
+    examples: [{ description: 'Quantized custom linear, v2' }],
+  });
 
 const configResourceFields = {
   name: ConfigName,
-  version: z.number().int().min(1),
+  version: z.number().int().min(1).max(999_999_999).describe('1, 2, 3, ... with no gaps; also the strong ETag.'),
   description: z.string(),
   labels: LabelsSchema,
   config: ConfigDictSchema,
-  contentHash: z.string().describe('`sha256:` + hex SHA-256 of the stored canonical config JSON text.'),
+  contentHash: z
+    .string()
+    .meta({ pattern: '^sha256:[0-9a-f]{64}$', description: '`sha256:` + hex SHA-256 of the stored canonical config JSON text.' }),
   createdAt: Timestamp,
-  updatedBy: z.string(),
+  updatedBy: z.string().describe('Who wrote this version: the token name, or `anonymous`.'),
 };
 
 const EXAMPLE_CONFIG = {
@@ -157,6 +170,8 @@ const EXAMPLE_CONFIG = {
   updatedBy: 'anonymous',
 };
 
+const { updatedAt: _latestWrite, ...EXAMPLE_VERSION } = EXAMPLE_CONFIG;
+
 export const ConfigSchema = z
   .object({
     ...configResourceFields,
@@ -165,11 +180,19 @@ export const ConfigSchema = z
     deletedAt: Timestamp.optional(),
     warnings: z.array(z.string()).optional().describe('Advice on a write, e.g. qat entries that convert_fx never consults.'),
   })
-  .meta({ id: 'Config', examples: [EXAMPLE_CONFIG] });
+  .meta({
+    id: 'Config',
+    description: 'A config: its latest version, with when it was created and last written.',
+    examples: [EXAMPLE_CONFIG],
+  });
 
 export const ConfigVersionSchema = z
   .object(configResourceFields)
-  .meta({ id: 'ConfigVersion', examples: [{ ...EXAMPLE_CONFIG, updatedAt: undefined }] });
+  .meta({
+    id: 'ConfigVersion',
+    description: 'One immutable version of a config.',
+    examples: [EXAMPLE_VERSION],
+  });
 
 /** The writable part of a config; PUT sends it whole, PATCH merges into it. */
 export const ConfigContentSchema = z
@@ -180,6 +203,7 @@ export const ConfigContentSchema = z
   })
   .meta({
     id: 'PutConfig',
+    description: 'The whole writable content of a config; a left-out description or labels becomes empty.',
     examples: [{ config: EXAMPLE_DICT, description: 'LSTM head quantized', labels: { team: 'vision' } }],
   });
 
@@ -197,11 +221,19 @@ export const PatchConfigBody = z
 
 export const SetMappingBody = z
   .strictObject({ quantizedClass: ModuleClassId })
-  .meta({ id: 'SetMapping', examples: [{ quantizedClass: 'torch.ao.nn.quantized.LSTM' }] });
+  .meta({
+    id: 'SetMapping',
+    description: 'The quantized class (registered with fromObserved) to map the observed class to.',
+    examples: [{ quantizedClass: 'torch.ao.nn.quantized.LSTM' }],
+  });
 
 export const SetPreservedAttributesBody = z
   .strictObject({ attributes: z.array(PythonIdentifierSchema) })
-  .meta({ id: 'SetPreservedAttributes', examples: [{ attributes: ['attr1', 'attr2'] }] });
+  .meta({
+    id: 'SetPreservedAttributes',
+    description: 'The new list of preserved attribute names (replaces the old one; order and duplicates kept).',
+    examples: [{ attributes: ['attr1', 'attr2'] }],
+  });
 
 export const DiffSchema = z
   .object({
@@ -229,15 +261,48 @@ export const DiffSchema = z
       }),
     }),
   })
-  .meta({ id: 'ConfigDiff' });
+  .meta({
+    id: 'ConfigDiff',
+    description: 'What changed from one version to another.',
+    examples: [
+      {
+        from: 1,
+        to: 3,
+        changes: {
+          mappings: {
+            static: {
+              added: [{ observed: 'my_pkg.observed.CustomLinear', quantized: 'my_pkg.quantized.CustomLinear' }],
+              removed: [],
+              changed: [],
+            },
+          },
+          preservedAttributes: { added: ['attr2'], removed: [], orderChanged: false },
+          description: { from: 'LSTM head', to: 'LSTM head quantized' },
+          labels: { added: { stage: 'prod' }, removed: {}, changed: {} },
+        },
+      },
+    ],
+  });
 
-export function pageOf<T extends z.ZodType>(item: T, id: string) {
+/** The first example of a schema's metadata (the ones the document shows), typed as the schema's output. */
+export function exampleOf<T extends z.ZodType>(schema: T): z.output<T> {
+  const examples = schema.meta()?.examples;
+  if (!Array.isArray(examples) || examples.length === 0) throw new Error('the schema has no example');
+  return examples[0] as z.output<T>;
+}
+
+/** A list response: `{items, nextPageToken?}` as a named component, with an example page. */
+export function pageOf<T extends z.ZodType>(item: T, id: string, exampleItem: z.output<T>) {
   return z
     .object({
       items: z.array(item),
       nextPageToken: z.string().optional().describe('Absent on the last page.'),
     })
-    .meta({ id });
+    .meta({
+      id,
+      description: 'One page of a list; pass nextPageToken back as pageToken for the next one.',
+      examples: [{ items: [exampleItem], nextPageToken: 'eyJ2IjoxLCJhZnRlciI6InJlc25ldDUwLWludDgifQ.kTq2' }],
+    });
 }
 
 export const PageSize = z.coerce
@@ -249,15 +314,21 @@ export const PageSize = z.coerce
   .describe('Items per page, 1..1000.');
 export const PageToken = z.string().max(4096).optional().describe('Opaque token from the previous page.');
 
+/**
+ * Path and query parameters arrive as text. These are parsed strictly (no `1e3`, ` 1` or `0x1`,
+ * which `Number()` would accept) and documented as what a client sends: an integer, a boolean.
+ */
 export const VersionNumber = z
   .string()
   .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive version number')
-  .transform(Number);
+  .transform(Number)
+  .meta({ type: 'integer', minimum: 1, maximum: 999_999_999, pattern: undefined });
 
 const BooleanFlag = z
   .enum(['true', 'false'])
-  .default('false')
-  .transform((v) => v === 'true');
+  .optional()
+  .transform((v) => v === 'true')
+  .meta({ type: 'boolean', default: false, enum: undefined });
 
 const LabelFilter = z
   .string()
@@ -274,7 +345,12 @@ export const ListConfigsQuery = z.strictObject({
     .union([LabelFilter, z.array(LabelFilter)])
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-    .describe('key:value; repeat to AND several.'),
+    .meta({
+      description: 'key:value; repeat to AND several.',
+      type: 'array',
+      items: { type: 'string', pattern: '^[a-z][a-z0-9_.-]{0,62}:' },
+      anyOf: undefined,
+    }),
   usesClass: ModuleClassId.optional().describe('Only configs whose latest version references this class.'),
   showDeleted: BooleanFlag.describe('Include soft-deleted configs (marked deleted: true).'),
   pageSize: PageSize,
