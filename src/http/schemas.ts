@@ -6,7 +6,16 @@ import {
   PythonIdentifierSchema,
   QuantTypeNameSchema,
 } from '../domain/config-document.js';
-import { LABEL_KEY_PATTERN, MAX_LABEL_VALUE_LENGTH, MAX_LABELS } from '../domain/identifiers.js';
+import {
+  LABEL_KEY_PATTERN,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LABELS,
+  MAX_MODULE_CLASS_ID_LENGTH,
+  MODULE_CLASS_ID_PATTERN,
+  PYTHON_IDENTIFIER_PATTERN,
+} from '../domain/identifiers.js';
+import { QUANT_TYPE_NAMES } from '../domain/quant-type.js';
+import type { ConfigContent } from '../registry/configs.js';
 
 /**
  * The zod schemas of the HTTP contract. They validate requests and, through @fastify/swagger,
@@ -122,11 +131,17 @@ export const ModuleClassSchema = z
     ],
   });
 
+/*
+ * Request bodies are plain (no `.default()`, no transforms) and the routes fill in what was left
+ * out: a JSON Schema `default` makes openapi-typescript (defaultNonNullable, on by default) type
+ * the field as required in generated clients, and zod drops the `examples` of any input schema
+ * that transforms.
+ */
 export const CreateModuleClassBody = z
   .strictObject({
     id: ModuleClassId,
-    fromObserved: z.boolean().default(false),
-    description: Description.default(''),
+    fromObserved: z.boolean().optional().describe('The class defines `from_observed` (false when left out).'),
+    description: Description.optional().describe('Empty when left out.'),
   })
   .meta({
     id: 'CreateModuleClass',
@@ -198,8 +213,8 @@ export const ConfigVersionSchema = z
 export const ConfigContentSchema = z
   .strictObject({
     config: ConfigDictSchema,
-    description: Description.default(''),
-    labels: LabelsSchema.default({}),
+    description: Description.optional().describe('Empty when left out.'),
+    labels: LabelsSchema.optional().describe('None when left out.'),
   })
   .meta({
     id: 'PutConfig',
@@ -207,9 +222,41 @@ export const ConfigContentSchema = z
     examples: [{ config: EXAMPLE_DICT, description: 'LSTM head quantized', labels: { team: 'vision' } }],
   });
 
+/** A PUT body (or a merged PATCH result) as the registry's ConfigContent: left out means empty. */
+export function configContent(body: z.output<typeof ConfigContentSchema>): ConfigContent {
+  return { config: body.config, description: body.description ?? '', labels: body.labels ?? {} };
+}
+
+/**
+ * JSON Schema of a merge patch over a ConvertCustomConfigDict: the same shape, where `null`
+ * removes a member. The server validates the merged result, not the patch (RFC 7396).
+ */
+const nullable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
+const CLASS_ID_JSON = { type: 'string', pattern: MODULE_CLASS_ID_PATTERN, maxLength: MAX_MODULE_CLASS_ID_LENGTH };
+const CONFIG_DICT_PATCH_JSON_SCHEMA = nullable({
+  type: 'object',
+  properties: {
+    observed_to_quantized_custom_module_class: nullable({
+      type: 'object',
+      properties: Object.fromEntries(
+        QUANT_TYPE_NAMES.map((name) => [
+          name,
+          nullable({ type: 'object', propertyNames: CLASS_ID_JSON, additionalProperties: nullable(CLASS_ID_JSON) }),
+        ]),
+      ),
+      additionalProperties: false,
+    }),
+    preserved_attributes: nullable({ type: 'array', items: { type: 'string', pattern: PYTHON_IDENTIFIER_PATTERN } }),
+  },
+  additionalProperties: false,
+});
+
 export const PatchConfigBody = z
   .strictObject({
-    config: z.union([z.record(z.string(), z.unknown()), z.null()]).optional(),
+    config: z
+      .union([z.record(z.string(), z.unknown()), z.null()])
+      .optional()
+      .meta({ ...CONFIG_DICT_PATCH_JSON_SCHEMA, description: 'Merged into the config document; null removes a member.' }),
     description: Description.nullable().optional(),
     labels: z.union([z.record(z.string(), z.union([z.string(), z.null()])), z.null()]).optional(),
   })

@@ -10,6 +10,7 @@ import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { configBody, pageBody, sendJsonText, versionBody } from '../representation.js';
 import {
+  configContent,
   ConfigContentSchema,
   ConfigDictSchema,
   ConfigSchema,
@@ -77,7 +78,7 @@ function mergeInto(patch: unknown): (current: ConfigContent) => ConfigContent {
         problemsFromIssues(parsed.error.issues, 'body'),
       );
     }
-    return parsed.data;
+    return configContent(parsed.data);
   };
 }
 
@@ -131,7 +132,8 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       },
     },
     handler: async function putConfig(request, reply) {
-      const result = await configs.put(request.params.name, request.body, preconditions(request), actorOf(request));
+      const content = configContent(request.body);
+      const result = await configs.put(request.params.name, content, preconditions(request), actorOf(request));
       return sendConfig(reply, result, request.params.name);
     },
   });

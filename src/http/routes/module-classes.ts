@@ -38,7 +38,8 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
       },
     },
     handler: async function createModuleClass(request, reply) {
-      const record = await classes.create(request.body);
+      const { id, fromObserved, description } = request.body;
+      const record = await classes.create({ id, fromObserved: fromObserved ?? false, description: description ?? '' });
       return reply.code(201).header('location', `/v1/module-classes/${record.id}`).send(moduleClassView(record));
     },
   });
