@@ -8,22 +8,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerClasses, startService, type TestService } from '../support/app.js';
 import { BACKENDS } from '../support/databases.js';
+import { pythonEnvironment } from '../support/python.js';
 
 const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-
-/** The environment a user's Python has: our client module and (here, fake) torch importable. */
-export function pythonEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PYTHONPATH: [join(root, 'clients/python'), join(root, 'test/fixtures/python')].join(':'),
-    PYTHONDONTWRITEBYTECODE: '1',
-    ...extra,
-  };
-}
 
 /** The user's own classes (test/fixtures/python/my_pkg), and two whose Python import fails. */
-export const MY_PKG_CLASSES = [
+const MY_PKG_CLASSES = [
   { id: 'my_pkg.observed.CustomLinear' },
   { id: 'my_pkg.quantized.CustomLinear', fromObserved: true },
   { id: 'my_pkg.missing.Thing', fromObserved: true },
