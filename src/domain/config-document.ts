@@ -99,7 +99,18 @@ const QuantTypeMappingSchema = z
     { when: whenObject },
   );
 
-/** quant type name -> mapping, in the client's order (PyTorch orders quant types by insertion). */
+/** JSON Schema of one quant type's mapping (observed id -> quantized id), for documentation. */
+const QUANT_TYPE_MAPPING_JSON_SCHEMA = {
+  type: 'object',
+  propertyNames: { type: 'string', pattern: MODULE_CLASS_ID_PATTERN, maxLength: MAX_MODULE_CLASS_ID_LENGTH },
+  additionalProperties: { type: 'string', pattern: MODULE_CLASS_ID_PATTERN, maxLength: MAX_MODULE_CLASS_ID_LENGTH },
+};
+
+/**
+ * quant type name -> mapping, in the client's order (PyTorch orders quant types by insertion).
+ * JSON Schema names the four quant types as properties (rather than `propertyNames`), so
+ * generated clients get `{static?, dynamic?, weight_only?, qat?}` and a misspelt one is a type error.
+ */
 const ObservedToQuantizedSchema = z
   .record(z.string().meta({ enum: [...QUANT_TYPE_NAMES] }), QuantTypeMappingSchema, {
     error: 'must be an object keyed by quant type name (static, dynamic, weight_only, qat)',
@@ -113,7 +124,13 @@ const ObservedToQuantizedSchema = z
       }
     },
     { when: whenObject },
-  );
+  )
+  .meta({
+    type: 'object',
+    properties: Object.fromEntries(QUANT_TYPE_NAMES.map((name) => [name, QUANT_TYPE_MAPPING_JSON_SCHEMA])),
+    additionalProperties: false,
+    propertyNames: undefined,
+  });
 
 /**
  * The `to_dict()` form of a ConvertCustomConfig. Unlike PyTorch's `from_dict`, an unknown

@@ -1,13 +1,21 @@
-import swagger from '@fastify/swagger';
+import swagger, { type SwaggerTransform, type SwaggerTransformObject } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SECURITY_SCHEME } from './plugins/auth.js';
+import { tidySchemaComponents } from './openapi-components.js';
 import { sendJsonText } from './representation.js';
+import { jsonResponse, problemResponses, type DocumentedResponse } from './routes/responses.js';
 
-/** OpenAPI 3.1 generated from the routes' zod schemas, served at /openapi.json, UI at /docs. */
+/**
+ * OpenAPI 3.1 generated from the routes' zod schemas, served at /openapi.json, UI at /docs.
+ *
+ * Security: no scheme is declared while the service runs open. Auth adds
+ * `components.securitySchemes` here and its 401/403 problems through `problemResponses`, which
+ * every route already uses for its error statuses.
+ */
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -16,7 +24,9 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         title: 'convert-config registry',
         version,
         description:
-          "A team-shared registry of PyTorch FX `ConvertCustomConfig`s: named, versioned configs whose module classes are registered identifiers.",
+          'A team-shared registry of PyTorch FX `ConvertCustomConfig`s: named, versioned configs whose module classes ' +
+          'are registered identifiers. Errors are RFC 9457 `application/problem+json`; every config reply carries its ' +
+          'version as a strong ETag, and every write honours If-Match.',
         contact: { name: 'convert-config registry maintainers' },
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
@@ -40,8 +50,8 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         },
       },
     },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transform: documentResponses,
+    transformObject: tidyDocument,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -53,11 +63,56 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       operationId: 'getOpenApi',
       tags: ['Operations'],
       summary: 'OpenAPI document',
-      description: 'This API as OpenAPI 3.1.',
-      response: { 200: z.record(z.string(), z.unknown()).describe('OpenAPI 3.1 document.') },
+      description: 'This API as OpenAPI 3.1, generated from the schemas that validate requests.',
+      response: {
+        200: jsonResponse(
+          z.record(z.string(), z.unknown()).meta({
+            examples: [{ openapi: '3.1.0', info: { title: 'convert-config registry', version: '0.1.0' }, paths: {} }],
+          }),
+          'The OpenAPI 3.1 document.',
+        ),
+        ...problemResponses(),
+      },
     },
     handler: async function getOpenApi(_request, reply) {
       return sendJsonText(reply, JSON.stringify(app.swagger()));
     },
   });
 }
+
+type JsonSchemaResponse = { description?: string; content?: Record<string, Record<string, unknown>>; [key: string]: unknown };
+
+/**
+ * The zod transform documents each response's content schemas; this adds what it drops from a
+ * `DocumentedResponse`: response headers, media examples, and no content for 204/304.
+ */
+const documentResponses: SwaggerTransform = (route) => {
+  const transformed = jsonSchemaTransform(route);
+  const declared = route.schema?.response as Record<string, unknown> | undefined;
+  const documented = (transformed.schema as { response?: Record<string, JsonSchemaResponse> }).response;
+  if (declared === undefined || documented === undefined) return transformed;
+  for (const [status, response] of Object.entries(declared)) {
+    if (!isDocumentedResponse(response)) continue;
+    const headers = response.headers ?? {};
+    if (Object.keys(response.content).length === 0) {
+      documented[status] = { type: 'null', description: response.description, headers };
+      continue;
+    }
+    const out = documented[status]!;
+    if (response.headers !== undefined) out.headers = headers;
+    for (const [mediaType, media] of Object.entries(response.content)) {
+      if (media.example !== undefined && out.content?.[mediaType] !== undefined) out.content[mediaType].example = media.example;
+    }
+  }
+  return transformed;
+};
+
+function isDocumentedResponse(value: unknown): value is DocumentedResponse {
+  return typeof value === 'object' && value !== null && 'content' in value && 'description' in value;
+}
+
+const tidyDocument: SwaggerTransformObject = (input) => {
+  const document = jsonSchemaTransformObject(input);
+  tidySchemaComponents(document as unknown as Parameters<typeof tidySchemaComponents>[0]);
+  return document;
+};

@@ -41,15 +41,18 @@ export function problem(
   detail: string,
   extensions: { errors?: FieldProblem[]; [k: string]: unknown } = {},
 ): Problem {
+  return problemBody(status, detail, request.url.split('?')[0] ?? request.url, extensions);
+}
+
+/** The problem for a status, without a request (also the OpenAPI examples are built with it). */
+export function problemBody(
+  status: number,
+  detail: string,
+  instance: string,
+  extensions: { errors?: FieldProblem[]; [k: string]: unknown } = {},
+): Problem {
   const [slug, title] = TITLES[status] ?? [String(status), 'Error'];
-  return {
-    type: TYPE_BASE + slug,
-    title,
-    status,
-    detail,
-    instance: request.url.split('?')[0] ?? request.url,
-    ...extensions,
-  };
+  return { type: TYPE_BASE + slug, title, status, detail, instance, ...extensions };
 }
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {

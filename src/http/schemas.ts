@@ -6,7 +6,16 @@ import {
   PythonIdentifierSchema,
   QuantTypeNameSchema,
 } from '../domain/config-document.js';
-import { LABEL_KEY_PATTERN, MAX_LABEL_VALUE_LENGTH, MAX_LABELS } from '../domain/identifiers.js';
+import {
+  LABEL_KEY_PATTERN,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LABELS,
+  MAX_MODULE_CLASS_ID_LENGTH,
+  MODULE_CLASS_ID_PATTERN,
+  PYTHON_IDENTIFIER_PATTERN,
+} from '../domain/identifiers.js';
+import { QUANT_TYPE_NAMES } from '../domain/quant-type.js';
+import type { ConfigContent } from '../registry/configs.js';
 import { ROLES } from '../registry/access.js';
 import { TOKEN_NAME_PATTERN } from '../registry/tokens.js';
 
@@ -56,15 +65,15 @@ export function storableText(max: number) {
 }
 
 const Description = storableText(4096);
-const Timestamp = z.string().describe('RFC 3339 UTC time stamp.');
+const Timestamp = z.string().meta({ format: 'date-time', description: 'RFC 3339 UTC time stamp.' });
 
 export const ProblemSchema = z
   .looseObject({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    instance: z.string(),
+    type: z.string().describe('URI naming the kind of problem; switch on this, not on the title.'),
+    title: z.string().describe('Short summary of the kind of problem.'),
+    status: z.number().int().min(100).max(599).describe('The HTTP status code.'),
+    detail: z.string().describe('What went wrong with this request, for a human.'),
+    instance: z.string().describe('The request path.'),
     errors: z
       .array(
         z.object({
@@ -73,11 +82,16 @@ export const ProblemSchema = z
           detail: z.string(),
         }),
       )
-      .optional(),
+      .optional()
+      .describe('Validation problems (422), each at its place in the request.'),
+    configs: z
+      .array(z.string())
+      .optional()
+      .describe('Module class conflicts (409): the live configs that block the change.'),
   })
   .meta({
     id: 'Problem',
-    description: 'RFC 9457 problem details.',
+    description: 'RFC 9457 problem details, sent as `application/problem+json`.',
     examples: [
       {
         type: 'https://convert-config-registry.dev/problems/validation-failed',
@@ -106,6 +120,7 @@ export const ModuleClassSchema = z
   })
   .meta({
     id: 'ModuleClass',
+    description: 'A registered module class identifier that configs may name.',
     examples: [
       {
         id: 'torch.ao.nn.quantized.LSTM',
@@ -118,14 +133,21 @@ export const ModuleClassSchema = z
     ],
   });
 
+/*
+ * Request bodies are plain (no `.default()`, no transforms) and the routes fill in what was left
+ * out: a JSON Schema `default` makes openapi-typescript (defaultNonNullable, on by default) type
+ * the field as required in generated clients, and zod drops the `examples` of any input schema
+ * that transforms.
+ */
 export const CreateModuleClassBody = z
   .strictObject({
     id: ModuleClassId,
-    fromObserved: z.boolean().default(false),
-    description: Description.default(''),
+    fromObserved: z.boolean().optional().describe('The class defines `from_observed` (false when left out).'),
+    description: Description.optional().describe('Empty when left out.'),
   })
   .meta({
     id: 'CreateModuleClass',
+    description: 'A class to register; `fromObserved: true` if it defines `from_observed` (a quantized class).',
     examples: [{ id: 'my_pkg.quantized.CustomLinear', fromObserved: true, description: 'Our quantized linear' }],
   });
 
@@ -134,17 +156,23 @@ export const UpdateModuleClassBody = z
     fromObserved: z.boolean().optional(),
     description: Description.nullable().optional().describe('null (merge patch) clears it.'),
   })
-  .meta({ id: 'UpdateModuleClass', examples: [{ description: 'Quantized custom linear, v2' }] });
+  .meta({
+    id: 'UpdateModuleClass',
+    description: 'The fields to change (merge patch).',
+    examples: [{ description: 'Quantized custom linear, v2' }],
+  });
 
 const configResourceFields = {
   name: ConfigName,
-  version: z.number().int().min(1),
+  version: z.number().int().min(1).max(999_999_999).describe('1, 2, 3, ... with no gaps; also the strong ETag.'),
   description: z.string(),
   labels: LabelsSchema,
   config: ConfigDictSchema,
-  contentHash: z.string().describe('`sha256:` + hex SHA-256 of the stored canonical config JSON text.'),
+  contentHash: z
+    .string()
+    .meta({ pattern: '^sha256:[0-9a-f]{64}$', description: '`sha256:` + hex SHA-256 of the stored canonical config JSON text.' }),
   createdAt: Timestamp,
-  updatedBy: z.string(),
+  updatedBy: z.string().describe('Who wrote this version: the token name, or `anonymous`.'),
 };
 
 const EXAMPLE_CONFIG = {
@@ -159,6 +187,8 @@ const EXAMPLE_CONFIG = {
   updatedBy: 'anonymous',
 };
 
+const { updatedAt: _latestWrite, ...EXAMPLE_VERSION } = EXAMPLE_CONFIG;
+
 export const ConfigSchema = z
   .object({
     ...configResourceFields,
@@ -167,27 +197,68 @@ export const ConfigSchema = z
     deletedAt: Timestamp.optional(),
     warnings: z.array(z.string()).optional().describe('Advice on a write, e.g. qat entries that convert_fx never consults.'),
   })
-  .meta({ id: 'Config', examples: [EXAMPLE_CONFIG] });
+  .meta({
+    id: 'Config',
+    description: 'A config: its latest version, with when it was created and last written.',
+    examples: [EXAMPLE_CONFIG],
+  });
 
 export const ConfigVersionSchema = z
   .object(configResourceFields)
-  .meta({ id: 'ConfigVersion', examples: [{ ...EXAMPLE_CONFIG, updatedAt: undefined }] });
+  .meta({
+    id: 'ConfigVersion',
+    description: 'One immutable version of a config.',
+    examples: [EXAMPLE_VERSION],
+  });
 
 /** The writable part of a config; PUT sends it whole, PATCH merges into it. */
 export const ConfigContentSchema = z
   .strictObject({
     config: ConfigDictSchema,
-    description: Description.default(''),
-    labels: LabelsSchema.default({}),
+    description: Description.optional().describe('Empty when left out.'),
+    labels: LabelsSchema.optional().describe('None when left out.'),
   })
   .meta({
     id: 'PutConfig',
+    description: 'The whole writable content of a config; a left-out description or labels becomes empty.',
     examples: [{ config: EXAMPLE_DICT, description: 'LSTM head quantized', labels: { team: 'vision' } }],
   });
 
+/** A PUT body (or a merged PATCH result) as the registry's ConfigContent: left out means empty. */
+export function configContent(body: z.output<typeof ConfigContentSchema>): ConfigContent {
+  return { config: body.config, description: body.description ?? '', labels: body.labels ?? {} };
+}
+
+/**
+ * JSON Schema of a merge patch over a ConvertCustomConfigDict: the same shape, where `null`
+ * removes a member. The server validates the merged result, not the patch (RFC 7396).
+ */
+const nullable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
+const CLASS_ID_JSON = { type: 'string', pattern: MODULE_CLASS_ID_PATTERN, maxLength: MAX_MODULE_CLASS_ID_LENGTH };
+const CONFIG_DICT_PATCH_JSON_SCHEMA = nullable({
+  type: 'object',
+  properties: {
+    observed_to_quantized_custom_module_class: nullable({
+      type: 'object',
+      properties: Object.fromEntries(
+        QUANT_TYPE_NAMES.map((name) => [
+          name,
+          nullable({ type: 'object', propertyNames: CLASS_ID_JSON, additionalProperties: nullable(CLASS_ID_JSON) }),
+        ]),
+      ),
+      additionalProperties: false,
+    }),
+    preserved_attributes: nullable({ type: 'array', items: { type: 'string', pattern: PYTHON_IDENTIFIER_PATTERN } }),
+  },
+  additionalProperties: false,
+});
+
 export const PatchConfigBody = z
   .strictObject({
-    config: z.union([z.record(z.string(), z.unknown()), z.null()]).optional(),
+    config: z
+      .union([z.record(z.string(), z.unknown()), z.null()])
+      .optional()
+      .meta({ ...CONFIG_DICT_PATCH_JSON_SCHEMA, description: 'Merged into the config document; null removes a member.' }),
     description: Description.nullable().optional(),
     labels: z.union([z.record(z.string(), z.union([z.string(), z.null()])), z.null()]).optional(),
   })
@@ -199,11 +270,19 @@ export const PatchConfigBody = z
 
 export const SetMappingBody = z
   .strictObject({ quantizedClass: ModuleClassId })
-  .meta({ id: 'SetMapping', examples: [{ quantizedClass: 'torch.ao.nn.quantized.LSTM' }] });
+  .meta({
+    id: 'SetMapping',
+    description: 'The quantized class (registered with fromObserved) to map the observed class to.',
+    examples: [{ quantizedClass: 'torch.ao.nn.quantized.LSTM' }],
+  });
 
 export const SetPreservedAttributesBody = z
   .strictObject({ attributes: z.array(PythonIdentifierSchema) })
-  .meta({ id: 'SetPreservedAttributes', examples: [{ attributes: ['attr1', 'attr2'] }] });
+  .meta({
+    id: 'SetPreservedAttributes',
+    description: 'The new list of preserved attribute names (replaces the old one; order and duplicates kept).',
+    examples: [{ attributes: ['attr1', 'attr2'] }],
+  });
 
 export const DiffSchema = z
   .object({
@@ -231,15 +310,48 @@ export const DiffSchema = z
       }),
     }),
   })
-  .meta({ id: 'ConfigDiff' });
+  .meta({
+    id: 'ConfigDiff',
+    description: 'What changed from one version to another.',
+    examples: [
+      {
+        from: 1,
+        to: 3,
+        changes: {
+          mappings: {
+            static: {
+              added: [{ observed: 'my_pkg.observed.CustomLinear', quantized: 'my_pkg.quantized.CustomLinear' }],
+              removed: [],
+              changed: [],
+            },
+          },
+          preservedAttributes: { added: ['attr2'], removed: [], orderChanged: false },
+          description: { from: 'LSTM head', to: 'LSTM head quantized' },
+          labels: { added: { stage: 'prod' }, removed: {}, changed: {} },
+        },
+      },
+    ],
+  });
 
-export function pageOf<T extends z.ZodType>(item: T, id: string) {
+/** The first example of a schema's metadata (the ones the document shows), typed as the schema's output. */
+export function exampleOf<T extends z.ZodType>(schema: T): z.output<T> {
+  const examples = schema.meta()?.examples;
+  if (!Array.isArray(examples) || examples.length === 0) throw new Error('the schema has no example');
+  return examples[0] as z.output<T>;
+}
+
+/** A list response: `{items, nextPageToken?}` as a named component, with an example page. */
+export function pageOf<T extends z.ZodType>(item: T, id: string, exampleItem: z.output<T>) {
   return z
     .object({
       items: z.array(item),
       nextPageToken: z.string().optional().describe('Absent on the last page.'),
     })
-    .meta({ id });
+    .meta({
+      id,
+      description: 'One page of a list; pass nextPageToken back as pageToken for the next one.',
+      examples: [{ items: [exampleItem], nextPageToken: 'eyJ2IjoxLCJhZnRlciI6InJlc25ldDUwLWludDgifQ.kTq2' }],
+    });
 }
 
 export const PageSize = z.coerce
@@ -251,15 +363,21 @@ export const PageSize = z.coerce
   .describe('Items per page, 1..1000.');
 export const PageToken = z.string().max(4096).optional().describe('Opaque token from the previous page.');
 
+/**
+ * Path and query parameters arrive as text. These are parsed strictly (no `1e3`, ` 1` or `0x1`,
+ * which `Number()` would accept) and documented as what a client sends: an integer, a boolean.
+ */
 export const VersionNumber = z
   .string()
   .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive version number')
-  .transform(Number);
+  .transform(Number)
+  .meta({ type: 'integer', minimum: 1, maximum: 999_999_999, pattern: undefined });
 
 const BooleanFlag = z
   .enum(['true', 'false'])
-  .default('false')
-  .transform((v) => v === 'true');
+  .optional()
+  .transform((v) => v === 'true')
+  .meta({ type: 'boolean', default: false, enum: undefined });
 
 const LabelFilter = z
   .string()
@@ -276,7 +394,12 @@ export const ListConfigsQuery = z.strictObject({
     .union([LabelFilter, z.array(LabelFilter)])
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-    .describe('key:value; repeat to AND several.'),
+    .meta({
+      description: 'key:value; repeat to AND several.',
+      type: 'array',
+      items: { type: 'string', pattern: '^[a-z][a-z0-9_.-]{0,62}:' },
+      anyOf: undefined,
+    }),
   usesClass: ModuleClassId.optional().describe('Only configs whose latest version references this class.'),
   showDeleted: BooleanFlag.describe('Include soft-deleted configs (marked deleted: true).'),
   pageSize: PageSize,

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { applyMergePatch } from '../../domain/merge-patch.js';
+import { renderPython } from '../../domain/python.js';
 import type { ConfigContent, WriteResult } from '../../registry/configs.js';
 import { InvalidError } from '../../registry/errors.js';
 import { etagOf, ifNoneMatchHolds, type Preconditions } from '../../registry/preconditions.js';
@@ -9,11 +10,14 @@ import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { configBody, pageBody, sendJsonText, versionBody } from '../representation.js';
 import {
+  configContent,
   ConfigContentSchema,
+  ConfigDictSchema,
   ConfigSchema,
   ConfigVersionSchema,
   DiffQuery,
   DiffSchema,
+  exampleOf,
   ListConfigsQuery,
   MappingParams,
   NameParams,
@@ -27,7 +31,7 @@ import {
   VersionQuery,
 } from '../schemas.js';
 import { problemsFromIssues } from '../validation.js';
-import { problemResponses } from './responses.js';
+import { configResponse, ETAG, jsonResponse, noContent, problemResponses } from './responses.js';
 
 const TAG = 'Configs';
 
@@ -42,8 +46,10 @@ const GetHeaders = z.looseObject({
   'if-none-match': z.string().optional().describe('ETag(s) the client holds; 304 when current.'),
 });
 
-const ConfigPage = pageOf(ConfigSchema, 'ConfigPage');
-const VersionPage = pageOf(ConfigVersionSchema, 'ConfigVersionPage');
+const ConfigPage = pageOf(ConfigSchema, 'ConfigPage', exampleOf(ConfigSchema));
+const VersionPage = pageOf(ConfigVersionSchema, 'ConfigVersionPage', exampleOf(ConfigVersionSchema));
+
+const PYTHON_EXAMPLE = renderPython(exampleOf(ConfigDictSchema), { name: 'resnet50-int8', version: 3 });
 
 function preconditions(request: FastifyRequest): Preconditions {
   const pre: Preconditions = {};
@@ -72,7 +78,7 @@ function mergeInto(patch: unknown): (current: ConfigContent) => ConfigContent {
         problemsFromIssues(parsed.error.issues, 'body'),
       );
     }
-    return parsed.data;
+    return configContent(parsed.data);
   };
 }
 
@@ -90,7 +96,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       summary: 'List configs',
       description: 'Configs by name ascending, with prefix, label (ANDed), usesClass and showDeleted filters.',
       querystring: ListConfigsQuery,
-      response: { 200: ConfigPage, ...problemResponses(400, 422) },
+      response: { 200: jsonResponse(ConfigPage, 'One page of configs.'), ...problemResponses(400, 422) },
     },
     handler: async function listConfigs(request, reply) {
       const q = request.query;
@@ -122,13 +128,14 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       headers: PutHeaders,
       body: ConfigContentSchema,
       response: {
-        200: ConfigSchema.describe('Replaced (or unchanged).'),
-        201: ConfigSchema.describe('Created.'),
+        200: configResponse('Replaced, or unchanged (no new version).'),
+        201: configResponse('Created as version 1.', { created: true }),
         ...problemResponses(400, 409, 412, 413, 415, 422),
       },
     },
     handler: async function putConfig(request, reply) {
-      const result = await configs.put(request.params.name, request.body, preconditions(request), actorOf(request));
+      const content = configContent(request.body);
+      const result = await configs.put(request.params.name, content, preconditions(request), actorOf(request));
       return sendConfig(reply, result, request.params.name);
     },
   });
@@ -144,7 +151,11 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       description: 'The latest version. Sends the version as a strong ETag; If-None-Match answers 304.',
       params: NameParams,
       headers: GetHeaders,
-      response: { 200: ConfigSchema, 304: z.null().describe('Not modified.'), ...problemResponses(404, 422) },
+      response: {
+        200: configResponse('The config.'),
+        304: noContent('Not modified: the version in If-None-Match is current.', { ETag: ETAG }),
+        ...problemResponses(404, 422),
+      },
     },
     handler: async function getConfig(request, reply) {
       const record = await configs.get(request.params.name);
@@ -172,7 +183,8 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       params: NameParams,
       headers: PreconditionHeaders,
       body: PatchConfigBody,
-      response: { 200: ConfigSchema, ...problemResponses(400, 404, 412, 413, 415, 422) },
+      consumes: ['application/merge-patch+json', 'application/json'],
+      response: { 200: configResponse('Patched, or unchanged.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
     },
     handler: async function patchConfig(request, reply) {
       const result = await configs.patch(
@@ -199,7 +211,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       params: NameParams,
       querystring: PurgeQuery,
       headers: PreconditionHeaders,
-      response: { 204: z.null().describe('Deleted.'), ...problemResponses(404, 412, 422) },
+      response: { 204: noContent('Deleted (or purged).'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
     },
     handler: async function deleteConfig(request, reply) {
       if (request.query.purge) {
@@ -224,7 +236,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       description: 'Restores a soft-deleted config; 422 if its latest version names a class no longer registered.',
       params: NameParams,
       headers: PreconditionHeaders,
-      response: { 200: ConfigSchema, ...problemResponses(404, 409, 412, 422) },
+      response: { 200: configResponse('The restored config.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
     },
     handler: async function undeleteConfig(request, reply) {
       const record = await configs.undelete(request.params.name, preconditions(request));
@@ -243,7 +255,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       description: 'Every version of a config, newest first.',
       params: NameParams,
       querystring: PageQuery,
-      response: { 200: VersionPage, ...problemResponses(400, 404, 422) },
+      response: { 200: jsonResponse(VersionPage, 'One page of versions, newest first.'), ...problemResponses(400, 404, 422) },
     },
     handler: async function listConfigVersions(request, reply) {
       const page = await configs.listVersions(request.params.name, request.query.pageSize, request.query.pageToken);
@@ -261,7 +273,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       summary: 'Get one version',
       description: 'An immutable version of a config.',
       params: VersionParams,
-      response: { 200: ConfigVersionSchema, ...problemResponses(404, 422) },
+      response: { 200: jsonResponse(ConfigVersionSchema, 'The version.'), ...problemResponses(404, 422) },
     },
     handler: async function getConfigVersion(request, reply) {
       const version = await configs.getVersion(request.params.name, request.params.version);
@@ -282,7 +294,10 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         're-validated like a write.',
       params: VersionParams,
       headers: PreconditionHeaders,
-      response: { 200: ConfigSchema, ...problemResponses(404, 412, 422) },
+      response: {
+        200: configResponse('The config, now at a new version equal to the old one (or unchanged).'),
+        ...problemResponses(400, 404, 409, 412, 413, 415, 422),
+      },
     },
     handler: async function rollbackConfig(request, reply) {
       const result = await configs.rollback(
@@ -306,7 +321,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       description: 'Mappings added/removed/changed per quant type, preserved attributes, description and labels.',
       params: NameParams,
       querystring: DiffQuery,
-      response: { 200: DiffSchema, ...problemResponses(404, 422) },
+      response: { 200: jsonResponse(DiffSchema, 'The differences.'), ...problemResponses(404, 422) },
     },
     handler: async function diffConfigVersions(request) {
       return configs.diff(request.params.name, request.query.from, request.query.to);
@@ -326,7 +341,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       params: MappingParams,
       headers: PreconditionHeaders,
       body: SetMappingBody,
-      response: { 200: ConfigSchema, ...problemResponses(400, 404, 412, 413, 415, 422) },
+      response: { 200: configResponse('The config with the mapping set.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
     },
     handler: async function setObservedToQuantizedMapping(request, reply) {
       const { name, quantType, observedClass } = request.params;
@@ -353,7 +368,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       description: 'Removes the mapping of an observed class under a quant type; 404 if it is absent.',
       params: MappingParams,
       headers: PreconditionHeaders,
-      response: { 200: ConfigSchema, ...problemResponses(404, 412, 422) },
+      response: { 200: configResponse('The config without the mapping.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
     },
     handler: async function removeObservedToQuantizedMapping(request, reply) {
       const { name, quantType, observedClass } = request.params;
@@ -374,7 +389,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       params: NameParams,
       headers: PreconditionHeaders,
       body: SetPreservedAttributesBody,
-      response: { 200: ConfigSchema, ...problemResponses(400, 404, 412, 413, 415, 422) },
+      response: { 200: configResponse('The config with the new list.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
     },
     handler: async function setPreservedAttributes(request, reply) {
       const result = await configs.setPreservedAttributes(
@@ -398,7 +413,10 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       description: 'The bare to_dict JSON, ready for ConvertCustomConfig.from_dict once identifiers are resolved.',
       params: NameParams,
       querystring: VersionQuery,
-      response: { 200: z.record(z.string(), z.unknown()).describe('ConvertCustomConfigDict'), ...problemResponses(404, 422) },
+      response: {
+        200: jsonResponse(ConfigDictSchema, 'The to_dict JSON of the version (latest by default).', { ETag: ETAG }),
+        ...problemResponses(404, 422),
+      },
     },
     handler: async function getConfigDict(request, reply) {
       const version = await configs.getVersionOrLatest(request.params.name, request.query.version);
@@ -417,8 +435,13 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       description: 'A runnable snippet that imports the classes and builds the ConvertCustomConfig with chained setters.',
       params: NameParams,
       querystring: VersionQuery,
-      produces: ['text/x-python'],
-      response: { 200: z.string().describe('Python source.'), ...problemResponses(404, 422) },
+      response: {
+        200: {
+          description: 'Python source that builds the ConvertCustomConfig.',
+          content: { 'text/x-python': { schema: z.string(), example: PYTHON_EXAMPLE } },
+        },
+        ...problemResponses(404, 422),
+      },
     },
     handler: async function getConfigPython(request, reply) {
       const source = await configs.python(request.params.name, request.query.version);

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { Registry } from '../../registry/registry.js';
 import { moduleClassView } from '../representation.js';
 import {
   ConfigName,
   CreateModuleClassBody,
+  exampleOf,
   ListModuleClassesQuery,
   ModuleClassParams,
   ModuleClassSchema,
@@ -13,11 +13,11 @@ import {
   pageOf,
   UpdateModuleClassBody,
 } from '../schemas.js';
-import { problemResponses } from './responses.js';
+import { jsonResponse, LOCATION, noContent, problemResponses } from './responses.js';
 
 const TAG = 'Module classes';
-const ModuleClassPage = pageOf(ModuleClassSchema, 'ModuleClassPage');
-const ReferencePage = pageOf(ConfigName, 'ModuleClassReferencePage');
+const ModuleClassPage = pageOf(ModuleClassSchema, 'ModuleClassPage', exampleOf(ModuleClassSchema));
+const ReferencePage = pageOf(ConfigName, 'ModuleClassReferencePage', 'resnet50-int8');
 
 export function moduleClassRoutes(app: FastifyInstance, registry: Registry): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -33,10 +33,14 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
       summary: 'Register a module class',
       description: 'Registers a Python class identifier that configs may reference.',
       body: CreateModuleClassBody,
-      response: { 201: ModuleClassSchema, ...problemResponses(400, 409, 413, 415, 422) },
+      response: {
+        201: jsonResponse(ModuleClassSchema, 'Registered.', { Location: LOCATION }),
+        ...problemResponses(400, 409, 413, 415, 422),
+      },
     },
     handler: async function createModuleClass(request, reply) {
-      const record = await classes.create(request.body);
+      const { id, fromObserved, description } = request.body;
+      const record = await classes.create({ id, fromObserved: fromObserved ?? false, description: description ?? '' });
       return reply.code(201).header('location', `/v1/module-classes/${record.id}`).send(moduleClassView(record));
     },
   });
@@ -51,7 +55,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
       summary: 'List module classes',
       description: 'Registered classes by id ascending.',
       querystring: ListModuleClassesQuery,
-      response: { 200: ModuleClassPage, ...problemResponses(400, 422) },
+      response: { 200: jsonResponse(ModuleClassPage, 'One page of module classes.'), ...problemResponses(400, 422) },
     },
     handler: async function listModuleClasses(request) {
       const { prefix, pageSize, pageToken } = request.query;
@@ -74,7 +78,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
       summary: 'Get a module class',
       description: 'One registered class.',
       params: ModuleClassParams,
-      response: { 200: ModuleClassSchema, ...problemResponses(404, 422) },
+      response: { 200: jsonResponse(ModuleClassSchema, 'The module class.'), ...problemResponses(404, 422) },
     },
     handler: async function getModuleClass(request) {
       return moduleClassView(await classes.get(request.params.id));
@@ -94,7 +98,8 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
         'fromObserved off while a live config uses the class as a quantized class is a 409.',
       params: ModuleClassParams,
       body: UpdateModuleClassBody,
-      response: { 200: ModuleClassSchema, ...problemResponses(400, 404, 409, 413, 415, 422) },
+      consumes: ['application/merge-patch+json', 'application/json'],
+      response: { 200: jsonResponse(ModuleClassSchema, 'The updated module class.'), ...problemResponses(400, 404, 409, 413, 415, 422) },
     },
     handler: async function updateModuleClass(request) {
       const { fromObserved, description } = request.body;
@@ -116,7 +121,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
       summary: 'Delete a module class',
       description: "409 while any live config's latest version references it (the problem lists those configs).",
       params: ModuleClassParams,
-      response: { 204: z.null().describe('Deleted.'), ...problemResponses(404, 409, 422) },
+      response: { 204: noContent('Deleted.'), ...problemResponses(400, 404, 409, 413, 415, 422) },
     },
     handler: async function deleteModuleClass(request, reply) {
       await classes.delete(request.params.id);
@@ -135,7 +140,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
       description: 'Names of the live configs whose latest version references the class, ascending.',
       params: ModuleClassParams,
       querystring: PageQuery,
-      response: { 200: ReferencePage, ...problemResponses(400, 404, 422) },
+      response: { 200: jsonResponse(ReferencePage, 'One page of config names.'), ...problemResponses(400, 404, 422) },
     },
     handler: async function listModuleClassReferences(request) {
       const page = await classes.references(request.params.id, request.query);

@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { Registry } from '../../registry/registry.js';
 import type { TokenRecord } from '../../registry/store.js';
 import { actorOf } from '../actor.js';
-import { CreatedTokenSchema, CreateTokenBody, PageQuery, pageOf, TokenNameParams, TokenSchema } from '../schemas.js';
-import { problemResponses } from './responses.js';
+import { CreatedTokenSchema, CreateTokenBody, exampleOf, PageQuery, pageOf, TokenNameParams, TokenSchema } from '../schemas.js';
+import { jsonResponse, LOCATION, noContent, problemResponses } from './responses.js';
 
 const TAG = 'Tokens';
-const TokenPage = pageOf(TokenSchema, 'TokenPage');
+const TokenPage = pageOf(TokenSchema, 'TokenPage', exampleOf(TokenSchema));
 
 function tokenView(record: TokenRecord) {
   // Never the hash: it is not a credential, but it is nobody's business either.
@@ -31,7 +30,10 @@ export function tokenRoutes(app: FastifyInstance, registry: Registry): void {
         'Makes a bearer token with a role. The secret is in this reply only; the registry keeps just its SHA-256. ' +
         'Without REGISTRY_ADMIN_TOKEN the first token must be an admin one.',
       body: CreateTokenBody,
-      response: { 201: CreatedTokenSchema, ...problemResponses(400, 409, 413, 415, 422) },
+      response: {
+        201: jsonResponse(CreatedTokenSchema, 'Created; the secret is in this reply only.', { Location: LOCATION }),
+        ...problemResponses(400, 409, 413, 415, 422),
+      },
     },
     handler: async function createToken(request, reply) {
       const { record, secret } = await tokens.create(request.body, actorOf(request));
@@ -53,7 +55,7 @@ export function tokenRoutes(app: FastifyInstance, registry: Registry): void {
       summary: 'List tokens',
       description: 'Tokens by name ascending, without secrets or hashes.',
       querystring: PageQuery,
-      response: { 200: TokenPage, ...problemResponses(400, 422) },
+      response: { 200: jsonResponse(TokenPage, 'One page of tokens.'), ...problemResponses(400, 422) },
     },
     handler: async function listTokens(request) {
       const page = await tokens.list(request.query);
@@ -73,7 +75,7 @@ export function tokenRoutes(app: FastifyInstance, registry: Registry): void {
         'Deletes the token: every replica refuses it from the next request on. Revoking the last admin token is a 409 ' +
         'unless REGISTRY_ADMIN_TOKEN is set.',
       params: TokenNameParams,
-      response: { 204: z.null().describe('Revoked.'), ...problemResponses(404, 409, 422) },
+      response: { 204: noContent('Revoked.'), ...problemResponses(400, 404, 409, 413, 415, 422) },
     },
     handler: async function revokeToken(request, reply) {
       await tokens.revoke(request.params.name);

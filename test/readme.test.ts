@@ -1,0 +1,168 @@
+// Every example in README.md is run, in order, against a listening server: the blocks marked
+// `<!-- tested: sh|ts|python -->`. No block that uses the API may go unmarked.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startService, type TestService } from './support/app.js';
+import { BACKENDS } from './support/databases.js';
+import { pythonEnvironment } from './support/python.js';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..');
+
+interface Example {
+  /** `sh-admin`: a shell example for a registry started with REGISTRY_ADMIN_TOKEN (see below). */
+  kind: 'sh' | 'sh-admin' | 'ts' | 'python';
+  code: string;
+  line: number;
+}
+
+/** Fenced blocks of a markdown text, each with the `<!-- tested: kind -->` marker above it, if any. */
+function fencedBlocks(markdown: string): Array<{ marker?: string; language: string; code: string; line: number }> {
+  const blocks = [];
+  const pattern = /(?:<!-- tested: ([\w-]+) -->\n)?```(\w*)\n([\s\S]*?)```/g;
+  for (const match of markdown.matchAll(pattern)) {
+    const line = markdown.slice(0, match.index).split('\n').length;
+    blocks.push({ ...(match[1] ? { marker: match[1] } : {}), language: match[2]!, code: match[3]!, line });
+  }
+  return blocks;
+}
+
+async function readmeExamples(): Promise<Example[]> {
+  const blocks = fencedBlocks(await readFile(join(root, 'README.md'), 'utf8'));
+  return blocks.filter((b) => b.marker !== undefined).map((b) => ({ kind: b.marker as Example['kind'], code: b.code, line: b.line }));
+}
+
+/** The README talks to `localhost:8080`; the test server listens elsewhere. */
+function pointAt(code: string, baseUrl: string): string {
+  const hostPort = new URL(baseUrl).host;
+  return code.replaceAll('http://localhost:8080', baseUrl).replaceAll('localhost:8080', hostPort);
+}
+
+async function exec(file: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }, what: string) {
+  try {
+    return await run(file, args, { ...options, timeout: 120_000 });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${what} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
+
+describe('README.md', () => {
+  it('marks every example that uses the API as tested, with a known kind', async () => {
+    const blocks = fencedBlocks(await readFile(join(root, 'README.md'), 'utf8'));
+    const usesApi = /curl |openapi-fetch|openapi-typescript|convert_config_registry|\/v1\//;
+    // `text` blocks show output (e.g. log lines), not something to run.
+    const untested = blocks.filter((b) => b.marker === undefined && b.language !== 'text' && usesApi.test(b.code));
+    expect(untested.map((b) => `README.md:${b.line}`)).toEqual([]);
+    for (const b of blocks.filter((x) => x.marker !== undefined)) {
+      expect(['sh', 'sh-admin', 'ts', 'python'], `README.md:${b.line}`).toContain(b.marker);
+      expect(b.language, `README.md:${b.line}: the marker names the block's language`).toBe(
+        b.marker === 'sh' || b.marker === 'sh-admin' ? 'sh' : b.marker === 'ts' ? 'ts' : 'python',
+      );
+    }
+    const kinds = new Set((await readmeExamples()).map((e) => e.kind));
+    expect(kinds).toEqual(new Set(['sh', 'sh-admin', 'ts', 'python']));
+  });
+});
+
+describe.each(BACKENDS)('README.md examples against a listening server (%s)', (kind) => {
+  let svc: TestService;
+  let baseUrl: string;
+  let workdir: string;
+  beforeAll(async () => {
+    svc = await startService(kind);
+    baseUrl = await svc.listen();
+    // Inside the project, so the TypeScript example resolves openapi-fetch from node_modules.
+    await mkdir(join(root, '.tmp'), { recursive: true });
+    workdir = await mkdtemp(join(root, '.tmp', 'readme-'));
+  });
+  afterAll(async () => {
+    await rm(workdir, { recursive: true, force: true });
+    await svc?.close();
+  });
+
+  it('runs every example in order, and they do what they say', async () => {
+    const examples = (await readmeExamples()).filter((e) => e.kind !== 'sh-admin');
+    expect(examples.length).toBeGreaterThanOrEqual(5);
+    const env = pythonEnvironment({ PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}` });
+    const outputs: string[] = [];
+    for (const [i, example] of examples.entries()) {
+      const code = pointAt(example.code, baseUrl);
+      const what = `README.md:${example.line} (${example.kind})`;
+      if (example.kind === 'sh') {
+        // Any HTTP error fails the example (the README's `curl -s` alone would not).
+        const script = `set -euo pipefail\ncurl() { command curl --fail-with-body --show-error "$@"; }\n${code}`;
+        outputs.push((await exec('bash', ['-c', script], { cwd: workdir, env }, what)).stdout);
+      } else if (example.kind === 'ts') {
+        const file = `example-${i}.ts`;
+        await writeFile(join(workdir, file), code);
+        await writeFile(
+          join(workdir, 'tsconfig.json'),
+          JSON.stringify({ extends: '../../tsconfig.json', include: [file, 'registry-api.ts'], exclude: [] }),
+        );
+        await exec(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.json'], { cwd: workdir, env }, `${what} tsc --noEmit`);
+        outputs.push((await exec(process.execPath, ['--import', 'tsx', file], { cwd: workdir, env }, what)).stdout);
+      } else {
+        const file = `example_${i}.py`;
+        await writeFile(join(workdir, file), code);
+        outputs.push((await exec('python3', [file], { cwd: workdir, env }, what)).stdout);
+      }
+    }
+    const all = outputs.join('\n');
+    expect(all).toContain('"version":1');
+    expect(all).toContain('HTTP/1.1 200 OK');
+    expect(all).toMatch(/etag: "1"/i);
+    expect(all).toContain('.set_observed_to_quantized_mapping(torch.ao.nn.quantizable.LSTM, torch.ao.nn.quantized.LSTM, QuantType.STATIC)');
+    expect(all).toContain('now version 4');
+    expect(all).toMatch(/^5 \{/m);
+    expect(all).toMatch(/^ConvertCustomConfig\(\{/m);
+
+    // What the examples did, as the service sees it.
+    const res = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8' });
+    expect(res.headers.etag).toBe('"5"');
+    expect(res.json()).toMatchObject({
+      description: 'LSTM head',
+      labels: { team: 'vision', stage: 'dev' },
+      config: {
+        observed_to_quantized_custom_module_class: {
+          static: {
+            'torch.ao.nn.quantizable.LSTM': 'torch.ao.nn.quantized.LSTM',
+            'my_pkg.observed.CustomLinear': 'my_pkg.quantized.CustomLinear',
+          },
+          dynamic: { 'torch.ao.nn.quantizable.LSTM': 'torch.ao.nn.quantized.LSTM' },
+        },
+        preserved_attributes: ['attr1', 'attr2'],
+      },
+    });
+  }, 180_000);
+});
+
+/** The token-management example, against a registry whose bootstrap admin token is set. */
+describe.each(BACKENDS)('README.md admin examples against a listening server (%s)', (kind) => {
+  const adminToken = 'readme-admin-0123456789abcdef';
+  let svc: TestService;
+  let baseUrl: string;
+  beforeAll(async () => {
+    svc = await startService(kind, { registry: { adminToken } });
+    baseUrl = await svc.listen();
+  });
+  afterAll(async () => svc?.close());
+
+  it('creates, lists and revokes a token as shown', async () => {
+    const examples = (await readmeExamples()).filter((e) => e.kind === 'sh-admin');
+    expect(examples.length).toBeGreaterThanOrEqual(1);
+    const env = { ...process.env, REGISTRY_ADMIN_TOKEN: adminToken };
+    let out = '';
+    for (const example of examples) {
+      const script = `set -euo pipefail\ncurl() { command curl --fail-with-body --show-error "$@"; }\n${pointAt(example.code, baseUrl)}`;
+      out += (await exec('bash', ['-c', script], { cwd: root, env }, `README.md:${example.line} (sh-admin)`)).stdout;
+    }
+    expect(out).toMatch(/"name":"ci-vision","role":"writer","token":"ccr_/);
+    expect(out).not.toContain(adminToken);
+    const list = await svc.app.inject({ method: 'GET', url: '/v1/tokens', headers: { authorization: `Bearer ${adminToken}` } });
+    expect(list.json().items).toEqual([]);
+  });
+});
