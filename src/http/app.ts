@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Registry } from '../registry/registry.js';
+import { registerGracefulClose } from './graceful-close.js';
 import { registerOpenApi } from './openapi.js';
 import { problem, registerProblemHandlers, sendProblem } from './problem.js';
 import { configRoutes } from './routes/configs.js';
@@ -14,6 +15,8 @@ export const BODY_LIMIT = 1024 * 1024;
 export interface AppOptions {
   registry: Registry;
   logger?: FastifyServerOptions['logger'];
+  /** A logger made elsewhere (main.ts makes the process's one logger); wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger;
   version?: string;
 }
 
@@ -22,7 +25,7 @@ const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json'])
 /** The whole HTTP API as a Fastify instance that is not listening yet (tests inject into it). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.loggerInstance === undefined ? { logger: options.logger ?? false } : { loggerInstance: options.loggerInstance }),
     bodyLimit: BODY_LIMIT,
     requestIdHeader: 'x-request-id',
     // Unique across replicas and restarts, unlike Fastify's per-process counter.
@@ -34,6 +37,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  registerGracefulClose(app);
 
   // RFC 7396 bodies are JSON: parse them with Fastify's own (prototype-poisoning-safe) parser.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
