@@ -13,7 +13,7 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from './http/app.js';
 import { createRegistry } from './registry/registry.js';
 import { loadSettings, SettingsError, type Settings } from './settings.js';
-import { openDatabase, redactDatabaseUrl, type Database } from './store/database.js';
+import { hidePassword, openDatabase, redactDatabaseUrl, type Database } from './store/database.js';
 import { PrismaRegistryStore } from './store/prisma-registry-store.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,6 +23,9 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
  * that docker-compose.yml gives (Docker's own default is 10 s, Kubernetes' 30 s).
  */
 export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Set once settings are read, so that a start-up failure message can hide its password. */
+let databaseUrl: string | undefined;
 
 /** The one logger of the process: start-up (migrations), requests and shutdown all go through it. */
 function createLogger(settings: Settings): Logger {
@@ -73,31 +76,10 @@ function installShutdown(log: Logger, database: Database, currentApp: () => Fast
   );
 }
 
-/** Set once settings are read, so a start-up failure message can be scrubbed of its password. */
-let databaseUrl: string | undefined;
-
-/** The message with the DATABASE_URL's password (if any, raw or percent-encoded) replaced by `***`. */
-function scrubPassword(message: string): string {
-  if (databaseUrl === undefined) return message;
-  let password = '';
-  try {
-    password = new URL(databaseUrl).password;
-  } catch {
-    return message;
-  }
-  if (password === '') return message;
-  let scrubbed = message.replaceAll(password, '***');
-  try {
-    scrubbed = scrubbed.replaceAll(decodeURIComponent(password), '***');
-  } catch {
-    // A malformed percent-encoding: the raw form was scrubbed above.
-  }
-  return scrubbed;
-}
-
 main().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   // One line: multi-line driver messages are joined.
-  process.stderr.write(`Start-up failed: ${scrubPassword(message).replace(/\s*\n\s*/g, ' ')}\n`);
+  const safe = databaseUrl === undefined ? message : hidePassword(message, databaseUrl);
+  process.stderr.write(`Start-up failed: ${safe.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
 });
