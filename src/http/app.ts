@@ -32,7 +32,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // Class ids are up to 255 characters; the default (100) would answer long ones with 404.
     routerOptions: { maxParamLength: 512 },
-    return503OnClosing: true,
+    // src/http/graceful-close.ts answers requests that arrive while closing.
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -142,6 +142,8 @@ export function tryConnect(port: number): Promise<'refused' | 'accepted'> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ECONNREFUSED') resolve('refused');
+      // Accepted and then dropped by a server that is closing its listener.
+      else if (error.code === 'ECONNRESET') resolve('accepted');
       else reject(error);
     });
   });
