@@ -7,7 +7,7 @@
 // Data goes to stdout / comes from stdin unless a file is named; progress and errors go to stderr,
 // one line each. Exit status: 0 done, 1 refused or failed (nothing imported), 2 usage or settings.
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -76,6 +76,11 @@ async function runExport(output: string | undefined): Promise<number> {
   }
   const database = await openDatabase(url, { migrate: false });
   const out: Writable = output === undefined ? process.stdout : createWriteStream(output);
+  // A reader that went away (a closed pipe) or a full disk: one line, exit 1.
+  out.once('error', (error) => {
+    say('export', `cannot write the dump: ${error.message}`);
+    process.exit(1);
+  });
   try {
     say('export', `from ${database.kind} ${redactDatabaseUrl(url)}`);
     const counts = await exportRegistry(database, (line) => writeLine(out, line), {
@@ -98,11 +103,21 @@ async function runImport(input: string | undefined, overwrite: boolean): Promise
   if (input === undefined && process.stdin.isTTY) {
     throw new UsageError('the dump is read from stdin, which is a terminal: pipe a dump in, or pass --input FILE');
   }
-  const stream = input === undefined ? process.stdin : createReadStream(input);
+  if (input !== undefined) {
+    try {
+      accessSync(input, constants.R_OK);
+    } catch {
+      say('import', `cannot read ${input}`);
+      return 1;
+    }
+  }
   const database = await openDatabase(url, { log: (message) => say('import', message) });
+  const stream = input === undefined ? process.stdin : createReadStream(input);
   try {
     say('import', `into ${database.kind} ${redactDatabaseUrl(url)}${overwrite ? ' (overwriting what it holds)' : ''}`);
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    // A read error ends the iteration with that error (and the transaction with a rollback).
+    stream.once('error', (error: Error) => lines.emit('error', error));
     const counts = await importRegistry(database, lines, { overwrite, onProgress: (message) => say('import', message) });
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     say('import', `done: ${total} rows in one transaction`);

@@ -1,8 +1,12 @@
 import { z } from 'zod';
 
-const PORT_MESSAGE = 'must be a whole number from 0 to 65535';
-const POOL_MESSAGE = 'must be a whole number from 1 to 200';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A whole number from the environment, with one message for every way it can be wrong. */
+function wholeNumber(min: number, max: number) {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
 
 /**
  * A DATABASE_URL the store can open: `file:<path>` (SQLite) or a parseable
@@ -21,20 +25,20 @@ function isDatabaseUrl(url: string): boolean {
 
 /** Environment -> typed settings. An invalid setting stops start-up with one line naming it. */
 const SettingsSchema = z.object({
-  PORT: z.coerce.number({ error: PORT_MESSAGE }).int({ error: PORT_MESSAGE }).min(0, { error: PORT_MESSAGE }).max(65535, { error: PORT_MESSAGE }).default(8080),
+  PORT: wholeNumber(0, 65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
     .default('file:./data/registry.db')
     .refine(isDatabaseUrl, 'must be file:<path> (SQLite) or postgresql://user:password@host:5432/db (PostgreSQL)'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  DATABASE_POOL_SIZE: z.coerce.number({ error: POOL_MESSAGE }).int({ error: POOL_MESSAGE }).min(1, { error: POOL_MESSAGE }).max(200, { error: POOL_MESSAGE }).default(10),
+  DATABASE_POOL_SIZE: wholeNumber(1, 200).default(10),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;
 
 /** Only what the registry CLI needs, so that a server-only setting (PORT, ...) cannot stop it. */
-const CliSettingsSchema = SettingsSchema.pick({ DATABASE_URL: true, LOG_LEVEL: true });
+const CliSettingsSchema = SettingsSchema.pick({ DATABASE_URL: true });
 
 export type CliSettings = z.infer<typeof CliSettingsSchema>;
 

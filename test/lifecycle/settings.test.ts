@@ -67,7 +67,7 @@ describe('loadSettings', () => {
   });
 
   it('the CLI reads only what it needs: a server-only setting cannot stop it', () => {
-    expect(loadCliSettings({ PORT: 'not a port', DATABASE_URL: 'file:x.db' })).toEqual({ DATABASE_URL: 'file:x.db', LOG_LEVEL: 'info' });
+    expect(loadCliSettings({ PORT: 'not a port', DATABASE_URL: 'file:x.db' })).toEqual({ DATABASE_URL: 'file:x.db' });
   });
 });
 
