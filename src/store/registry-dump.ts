@@ -97,6 +97,8 @@ export interface ImportOptions extends DumpOptions {
 
 /** Rows per SELECT while exporting and per INSERT while importing. */
 const BATCH_ROWS = 500;
+/** A progress line every so many rows of a big table. */
+const PROGRESS_ROWS = 10_000;
 /** Generous: the work is bounded by the registry's size, and a partial result is never kept. */
 const TRANSACTION_OPTIONS = { maxWait: 30_000, timeout: 6 * 60 * 60_000 };
 
@@ -157,6 +159,7 @@ export async function exportRegistry(
       for await (const row of readRows(tx, kind, shape)) {
         await write(JSON.stringify({ table: shape.name, row: rowToJson(shape, row) }));
         count += 1;
+        if (count % PROGRESS_ROWS === 0) progress(`${shape.name}: ${count} rows so far`);
       }
       rowCounts[shape.name] = count;
       progress(`${shape.name}: ${count} row${count === 1 ? '' : 's'}`);
@@ -252,6 +255,7 @@ export async function importRegistry(
       const item = parseItem(line, reader.lineNumber);
       if ('end' in item) {
         await finishTable();
+        for (const table of header.tables) if (rowCounts[table.name] === undefined) progress(`${table.name}: 0 rows`);
         for (const table of header.tables) {
           const expected = item.rowCounts[table.name];
           const got = rowCounts[table.name] ?? 0;
@@ -275,8 +279,10 @@ export async function importRegistry(
         current = { index, name: item.table, columns: header.tables[index]!.columns };
       }
       batch.push(rowFromJson(current.name, current.columns, item.row, reader.lineNumber));
-      rowCounts[current.name] = (rowCounts[current.name] ?? 0) + 1;
+      const count = (rowCounts[current.name] ?? 0) + 1;
+      rowCounts[current.name] = count;
       if (batch.length >= BATCH_ROWS) await flush();
+      if (count % PROGRESS_ROWS === 0) progress(`${current.name}: ${count} rows so far`);
     }
 
     // Sequences (PostgreSQL serial or identity columns) continue after the imported ids.

@@ -205,6 +205,43 @@ describe.each(BACKENDS)('registry dump on %s', (kind) => {
     await expect(dumpOf(bare)).rejects.toThrow(/not a registry database/);
   });
 
+  it('pages through tables larger than one batch, by composite key, and loads them all', async () => {
+    // 3 configs x 400 versions: more than one 500-row batch of config_version, keyed by (name, version).
+    const at = new Date('2026-03-04T05:06:07.089Z');
+    for (const name of ['big-a', 'big-b', 'big-c']) {
+      await source.prisma.config.create({ data: { name, latestVersion: 400, createdAt: at, updatedAt: at } });
+      await source.prisma.configVersion.createMany({
+        data: Array.from({ length: 400 }, (_, i) => ({
+          configName: name,
+          version: i + 1,
+          configJson: `{"preserved_attributes":["v${i + 1}"]}`,
+          description: '',
+          labelsJson: '{}',
+          contentHash: `sha256:${i}`,
+          createdAt: new Date(at.getTime() + i),
+          updatedBy: 'bulk',
+        })),
+      });
+    }
+    const lines = await dumpOf(source);
+    const versions = lines.filter((line) => line.startsWith('{"table":"config_version"'));
+    expect(versions).toHaveLength(1201);
+    // In key order: big-a 1..400 (numerically), big-b ..., big-c ..., kept.
+    const keys = versions.map((line) => {
+      const { row } = JSON.parse(line) as { row: { config_name: string; version: number } };
+      return `${row.config_name}/${row.version}`;
+    });
+    expect(keys.slice(398, 402)).toEqual(['big-a/399', 'big-a/400', 'big-b/1', 'big-b/2']);
+    expect(new Set(keys).size).toBe(1201);
+
+    const { database: target } = await freshDatabase();
+    const counts = await importRegistry(target, linesOf(lines));
+    expect(counts.config_version).toBe(1201);
+    expect(await target.prisma.configVersion.count()).toBe(1201);
+    const again = await dumpOf(target);
+    expect(again.slice(1)).toEqual(lines.slice(1));
+  });
+
   it('sequences continue after imported ids (serial / autoincrement columns)', async () => {
     const ddl =
       kind === 'sqlite'
