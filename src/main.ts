@@ -1,15 +1,41 @@
+// The door: settings, logger, database (migrated), app, listen; and the way out again.
+//
+// Lifecycle, as operators and orchestrators rely on it:
+// - An invalid setting prints one line naming it (never its value) and exits 2; any other
+//   start-up failure (database unreachable, a migration refused) prints one line and exits 1.
+// - SIGTERM / SIGINT: stop accepting connections, let in-flight requests finish (requests that
+//   arrive on kept-alive connections meanwhile get 503), close the database, exit 0. A second
+//   signal, or shutdown taking longer than SHUTDOWN_GRACE_MS, exits 1 at once.
 import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import { buildApp } from './http/app.js';
+import { loggerOptions } from './http/logging.js';
 import { createRegistry } from './registry/registry.js';
-import { loadSettings, SettingsError } from './settings.js';
-import { openDatabase, redactDatabaseUrl } from './store/database.js';
+import { loadSettings, SettingsError, type Settings } from './settings.js';
+import { hidePassword, openDatabase, redactDatabaseUrl, type Database } from './store/database.js';
 import { PrismaRegistryStore } from './store/prisma-registry-store.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/**
+ * How long in-flight requests get to finish after SIGTERM. Below the 15 s stop grace period
+ * that docker-compose.yml gives (Docker's own default is 10 s, Kubernetes' 30 s).
+ */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Set once settings are read, so that a start-up failure message can hide its password. */
+let databaseUrl: string | undefined;
+
+/** The one logger of the process: start-up (migrations), requests and shutdown all go through it. */
+function createLogger(settings: Settings): Logger {
+  const secrets = settings.REGISTRY_ADMIN_TOKEN === undefined ? [] : [settings.REGISTRY_ADMIN_TOKEN];
+  return pino(loggerOptions({ level: settings.LOG_LEVEL, secrets }) as LoggerOptions);
+}
+
 async function main(): Promise<void> {
-  let settings;
+  let settings: Settings;
   try {
     settings = loadSettings();
   } catch (error) {
@@ -19,18 +45,26 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  databaseUrl = settings.DATABASE_URL;
 
-  const database = await openDatabase(settings.DATABASE_URL, { poolSize: settings.DATABASE_POOL_SIZE });
+  const log = createLogger(settings);
+  const database = await openDatabase(settings.DATABASE_URL, {
+    poolSize: settings.DATABASE_POOL_SIZE,
+    log: (msg) => log.info(msg),
+  });
+  let app: FastifyInstance | undefined;
+  installShutdown(log, database, () => app);
+
   const adminToken = settings.REGISTRY_ADMIN_TOKEN;
   const registry = await createRegistry(
     new PrismaRegistryStore(database.prisma),
     undefined,
     adminToken === undefined ? {} : { adminToken },
   );
-  const app = await buildApp({
+  app = await buildApp({
     registry,
     version,
-    log: { level: settings.LOG_LEVEL, secrets: adminToken === undefined ? [] : [adminToken] },
+    loggerInstance: log,
     anonymousRead: settings.REGISTRY_ANONYMOUS_READ,
     rateLimitMax: settings.RATE_LIMIT_MAX,
     corsOrigins: settings.CORS_ORIGINS,
@@ -42,19 +76,31 @@ async function main(): Promise<void> {
       keepAliveMs: settings.KEEP_ALIVE_TIMEOUT_MS,
     },
   });
-  app.log.info({ database: redactDatabaseUrl(settings.DATABASE_URL), kind: database.kind }, 'database ready');
-
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after an error');
-    else app.log.info({ signal }, 'shutting down');
-    await app.close();
-    await database.close();
-  });
-
+  log.info({ database: redactDatabaseUrl(settings.DATABASE_URL), kind: database.kind }, 'database ready');
   await app.listen({ port: settings.PORT, host: settings.HOST });
 }
 
+function installShutdown(log: Logger, database: Database, currentApp: () => FastifyInstance | undefined): void {
+  closeWithGrace(
+    {
+      delay: SHUTDOWN_GRACE_MS,
+      logger: { error: (msg: unknown) => log.error(msg instanceof Error ? { err: msg } : { msg: String(msg) }) },
+    },
+    async ({ signal, err }) => {
+      if (err) log.error({ err }, 'shutting down after an error');
+      else log.info({ signal }, 'shutting down');
+      // Stops accepting at once, then waits for in-flight requests; only then the database.
+      await currentApp()?.close();
+      await database.close();
+      log.info('stopped');
+    },
+  );
+}
+
 main().catch((error: unknown) => {
-  process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  // One line: multi-line driver messages are joined.
+  const safe = databaseUrl === undefined ? message : hidePassword(message, databaseUrl);
+  process.stderr.write(`Start-up failed: ${safe.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Registry } from '../registry/registry.js';
+import { registerGracefulClose } from './graceful-close.js';
 import { loggerOptions, registerRequestLogging, requestId, type LogOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
 import { registerAuth } from './plugins/auth.js';
@@ -31,6 +32,8 @@ export interface Timeouts {
 
 export interface AppOptions {
   registry: Registry;
+  /** A logger made elsewhere (main.ts makes the process's one logger, with loggerOptions); wins over `log`. */
+  loggerInstance?: FastifyBaseLogger;
   version?: string;
   /** Log level and destination; absent: no logs. */
   log?: LogOptions;
@@ -52,12 +55,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { registry } = options;
   const timeouts = options.timeouts ?? {};
   const app = Fastify({
-    logger: options.log === undefined ? false : loggerOptions(options.log),
+    ...(options.loggerInstance === undefined
+      ? { logger: options.log === undefined ? false : loggerOptions(options.log) }
+      : { loggerInstance: options.loggerInstance }),
     bodyLimit: BODY_LIMIT,
     genReqId: requestId,
     // Class ids are up to 255 characters; the default (100) would answer long ones with 404.
     routerOptions: { maxParamLength: 512 },
-    return503OnClosing: true,
+    // src/http/graceful-close.ts answers requests that arrive while closing.
+    return503OnClosing: false,
     trustProxy: options.trustProxy ?? false,
     requestTimeout: timeouts.requestMs ?? 0,
     handlerTimeout: timeouts.handlerMs ?? 0,
@@ -67,6 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  registerGracefulClose(app);
 
   // Order matters. Authentication is the first onRequest hook (the rate limiter counts per token);
   // the rate limiter attaches its hook to routes added after it; authorization runs in preParsing.

@@ -90,6 +90,27 @@ export function redactDatabaseUrl(url: string): string {
   );
 }
 
+/**
+ * `message` with the password of `url` (raw or percent-decoded) replaced by `***`, for error
+ * messages that may quote a connection string or parts of it.
+ */
+export function hidePassword(message: string, url: string): string {
+  let password: string;
+  try {
+    password = new URL(url).password;
+  } catch {
+    return message;
+  }
+  if (password === '') return message;
+  let hidden = message.replaceAll(password, '***');
+  try {
+    hidden = hidden.replaceAll(decodeURIComponent(password), '***');
+  } catch {
+    // Malformed percent-encoding: the raw form is hidden above.
+  }
+  return hidden;
+}
+
 /** The absolute path of the SQLite file named by a `file:` URL, relative paths from the cwd. */
 export function sqliteFilePath(url: string): string {
   const trimmed = url.trim();

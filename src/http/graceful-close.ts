@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { problem, sendProblem } from './problem.js';
+
+/**
+ * Lets `app.close()` finish as soon as the requests in flight have been answered.
+ *
+ * Node's `server.close()` stops accepting, closes the connections that are idle at that moment,
+ * and waits for the others. A kept-alive connection whose request was in flight becomes idle only
+ * afterwards, and would then hold the server (and the process) open until its keep-alive timeout,
+ * far beyond any shutdown grace period. So once closing:
+ * - every answer says `Connection: close`, and Node ends the connection after it;
+ * - a request that still arrives on such a connection (pipelined behind one in flight) is not
+ *   run: it is answered with a 503 problem and `Retry-After`. Node ends the connection after the
+ *   first answer, so in practice that 503 is not delivered; what matters is that the request had
+ *   no effect, and the client may send it again elsewhere. (This replaces Fastify's own
+ *   `return503OnClosing`, which also refuses it but with a body that is not a problem+json.
+ *   Fastify marks late requests `Connection: close` itself, but not the answers of requests that
+ *   were already running when closing began.)
+ */
+export function registerGracefulClose(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    reply.header('retry-after', '1');
+    return sendProblem(reply, problem(request, 503, 'The service is shutting down; retry the request.'));
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+}
