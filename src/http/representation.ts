@@ -57,3 +57,13 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export function sendJsonText(reply: unknown, text: string): FastifyReply {
   return (reply as FastifyReply).type(JSON_TYPE).send(text);
 }
+
+/**
+ * 204 and 304 carry no body (RFC 9110 §15.3.5, §15.4.5): sent without a payload, so no serializer
+ * writes `null` and no Content-Type or Content-Length describes one.
+ */
+export function sendEmpty(reply: unknown, status: 204 | 304): FastifyReply {
+  const r = reply as FastifyReply;
+  r.removeHeader('content-type');
+  return r.code(status).send();
+}

@@ -38,6 +38,9 @@ interface VersionRow {
   updatedBy: string;
 }
 
+/** Latest versions fetched per query when listing (an OR of this many (name, version) pairs). */
+const LATEST_VERSIONS_PER_QUERY = 200;
+
 /** Thrown inside a transaction to roll it back when the compare-and-set on the head fails. */
 class HeadMoved extends Error {}
 
@@ -277,11 +280,18 @@ export class PrismaRegistryStore implements RegistryStore {
         take: query.limit,
       });
       if (heads.length === 0) return [];
-      // One query for all the latest versions of the page: no N+1.
-      const versions = await this.prisma.configVersion.findMany({
-        where: { OR: heads.map((h) => ({ configName: h.name, version: h.latestVersion })) },
-      });
-      const byName = new Map(versions.map((v) => [v.configName, v]));
+      // A few queries for all the latest versions of the page, not one per config. Chunked: an OR
+      // of a whole 1000-config page exceeds SQLite's expression depth limit (1000).
+      const chunks: Array<typeof heads> = [];
+      for (let i = 0; i < heads.length; i += LATEST_VERSIONS_PER_QUERY) chunks.push(heads.slice(i, i + LATEST_VERSIONS_PER_QUERY));
+      const versions = await Promise.all(
+        chunks.map((chunk) =>
+          this.prisma.configVersion.findMany({
+            where: { OR: chunk.map((h) => ({ configName: h.name, version: h.latestVersion })) },
+          }),
+        ),
+      );
+      const byName = new Map(versions.flat().map((v) => [v.configName, v]));
       return heads.map((h) => ({ head: toHead(h), latest: toVersion(byName.get(h.name)!) }));
     });
   }

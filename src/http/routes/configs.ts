@@ -8,7 +8,7 @@ import { InvalidError } from '../../registry/errors.js';
 import { etagOf, ifNoneMatchHolds, type Preconditions } from '../../registry/preconditions.js';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
-import { configBody, pageBody, sendJsonText, versionBody } from '../representation.js';
+import { configBody, pageBody, sendEmpty, sendJsonText, versionBody } from '../representation.js';
 import {
   configContent,
   ConfigContentSchema,
@@ -163,7 +163,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       reply.header('etag', etag);
       const inm = request.headers['if-none-match'];
       if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) {
-        return reply.code(304).send(null);
+        return sendEmpty(reply, 304);
       }
       return sendJsonText(reply, configBody(record));
     },
@@ -221,7 +221,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       } else {
         await configs.delete(request.params.name, preconditions(request));
       }
-      return reply.code(204).send(null);
+      return sendEmpty(reply, 204);
     },
   });
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from '../../registry/registry.js';
-import { moduleClassView } from '../representation.js';
+import { moduleClassView, sendEmpty } from '../representation.js';
 import {
   ConfigName,
   CreateModuleClassBody,
@@ -125,7 +125,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
     },
     handler: async function deleteModuleClass(request, reply) {
       await classes.delete(request.params.id);
-      return reply.code(204).send(null);
+      return sendEmpty(reply, 204);
     },
   });
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from '../../registry/registry.js';
 import type { TokenRecord } from '../../registry/store.js';
+import { sendEmpty } from '../representation.js';
 import { actorOf } from '../actor.js';
 import { CreatedTokenSchema, CreateTokenBody, exampleOf, PageQuery, pageOf, TokenNameParams, TokenSchema } from '../schemas.js';
 import { jsonResponse, LOCATION, noContent, problemResponses } from './responses.js';
@@ -79,7 +80,7 @@ export function tokenRoutes(app: FastifyInstance, registry: Registry): void {
     },
     handler: async function revokeToken(request, reply) {
       await tokens.revoke(request.params.name);
-      return reply.code(204).send(null);
+      return sendEmpty(reply, 204);
     },
   });
 }
