@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
 
   const database = await openDatabase(settings.DATABASE_URL, { poolSize: settings.DATABASE_POOL_SIZE });
-  const registry = await createRegistry(new PrismaRegistryStore(database.prisma));
+  const registry = await createRegistry(new PrismaRegistryStore(database.prisma, database.kind));
   const app = await buildApp({ registry, version, logger: { level: settings.LOG_LEVEL } });
   app.log.info({ database: redactDatabaseUrl(settings.DATABASE_URL), kind: database.kind }, 'database ready');
 

@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Registry } from '../registry/registry.js';
 import { registerOpenApi } from './openapi.js';
-import { problem, registerProblemHandlers, sendProblem } from './problem.js';
+import { answerClientError, frameworkProblem, problem, registerProblemHandlers, sendProblem } from './problem.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { configRoutes } from './routes/configs.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
@@ -30,13 +31,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Class ids are up to 255 characters; the default (100) would answer long ones with 404.
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    // A URL that does not decode, or a path segment over maxParamLength, is answered before any
+    // route is found; without this Fastify sends its own non-problem JSON.
+    frameworkErrors: (error, request, reply) => sendProblem(reply, frameworkProblem(error, request)),
+    // Requests Node's HTTP parser rejects (bad request line, oversized headers) never reach
+    // Fastify: answer them as problems too.
+    clientErrorHandler: answerClientError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
 
-  // RFC 7396 bodies are JSON: parse them with Fastify's own (prototype-poisoning-safe) parser.
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // RFC 7396 bodies are JSON too; both go through the strict parser (see json-body.ts).
+  registerJsonBodyParser(app, [...JSON_TYPES]);
 
   // PATCH routes take merge-patch or plain JSON; everything else takes JSON only.
   app.addHook('preValidation', async (request, reply) => {

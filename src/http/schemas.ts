@@ -274,7 +274,10 @@ export const ListConfigsQuery = z.strictObject({
     .union([LabelFilter, z.array(LabelFilter)])
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-    .describe('key:value; repeat to AND several.'),
+    // A config has at most MAX_LABELS labels, so more filters could never all match (and each
+    // one is a clause of the query).
+    .refine((v) => v.length <= MAX_LABELS, `at most ${MAX_LABELS} label filters are allowed`)
+    .describe(`key:value; repeat to AND several (at most ${MAX_LABELS}).`),
   usesClass: ModuleClassId.optional().describe('Only configs whose latest version references this class.'),
   showDeleted: BooleanFlag.describe('Include soft-deleted configs (marked deleted: true).'),
   pageSize: PageSize,

@@ -55,7 +55,7 @@ export type AppendOutcome =
   | { ok: true; head: ConfigHead }
   /** Someone else moved the head (or created the name) first. */
   | { ok: false; reason: 'conflict' }
-  /** A referenced class disappeared between validation and commit. */
+  /** A referenced class disappeared, or lost fromObserved, between validation and commit. */
   | { ok: false; reason: 'missing-class' };
 
 export interface ListConfigsQuery {

@@ -11,6 +11,7 @@ import type {
   VersionRecord,
 } from '../registry/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
+import type { DatabaseKind } from './database.js';
 
 type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
@@ -34,8 +35,21 @@ interface VersionRow {
   updatedBy: string;
 }
 
+/** Head rows per query when fetching a page's latest versions (2 bound parameters each). */
+const LATEST_VERSIONS_BATCH = 200;
+
 /** Thrown inside a transaction to roll it back when the compare-and-set on the head fails. */
 class HeadMoved extends Error {}
+
+/** Thrown inside a transaction when a class the version names is gone or no longer fromObserved. */
+class ClassesChanged extends Error {}
+
+/** Thrown inside a class update to roll it back when live configs block it. */
+class Blocked extends Error {
+  constructor(readonly blockedBy: string[]) {
+    super('blocked');
+  }
+}
 
 /**
  * Names and ids are ASCII (see the grammars in src/domain/identifiers.ts), so every name with
@@ -96,7 +110,11 @@ function toVersion(row: VersionRow): VersionRecord {
 
 /** The registry's storage port on Prisma, the same code for SQLite and PostgreSQL. */
 export class PrismaRegistryStore implements RegistryStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    /** Row locks are spelled differently per backend (see lockClasses). */
+    private readonly kind: DatabaseKind,
+  ) {}
 
   /** Runs a store operation, turning connection failures into the registry's UnavailableError. */
   private async run<T>(operation: () => Promise<T>): Promise<T> {
@@ -156,23 +174,31 @@ export class PrismaRegistryStore implements RegistryStore {
     id: string,
     update: { fromObserved?: boolean; description?: string; updatedAt: Date },
   ): Promise<{ ok: true; record: ModuleClassRecord } | { ok: false; blockedBy: string[] } | null> {
-    return this.run(() =>
-      this.prisma.$transaction(async (tx) => {
-        const current = await tx.moduleClass.findUnique({ where: { id } });
-        if (current === null) return null;
-        if (update.fromObserved === false && current.fromObserved) {
-          const blockers = await tx.configClassRef.findMany({
-            where: { classId: id, asQuantized: true },
-            orderBy: { configName: 'asc' },
-            take: 100,
-            select: { configName: true },
-          });
-          if (blockers.length > 0) return { ok: false as const, blockedBy: blockers.map((b) => b.configName) };
-        }
-        const record = await tx.moduleClass.update({ where: { id }, data: update });
-        return { ok: true as const, record };
-      }),
-    );
+    return this.run(async () => {
+      try {
+        return await this.prisma.$transaction(async (tx) => {
+          // The row is updated (and so locked) before the references are read: a writer that
+          // names the class as quantized holds a share lock on it until it commits (see
+          // lockClasses), so either its references are visible here or it sees the new value.
+          const { count } = await tx.moduleClass.updateMany({ where: { id }, data: update });
+          if (count === 0) return null;
+          if (update.fromObserved === false) {
+            const blockers = await tx.configClassRef.findMany({
+              where: { classId: id, asQuantized: true },
+              orderBy: { configName: 'asc' },
+              take: 100,
+              select: { configName: true },
+            });
+            if (blockers.length > 0) throw new Blocked(blockers.map((b) => b.configName));
+          }
+          const record = await tx.moduleClass.findUniqueOrThrow({ where: { id } });
+          return { ok: true as const, record };
+        });
+      } catch (error) {
+        if (error instanceof Blocked) return { ok: false as const, blockedBy: error.blockedBy };
+        throw error;
+      }
+    });
   }
 
   deleteModuleClass(id: string): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null> {
@@ -202,13 +228,15 @@ export class PrismaRegistryStore implements RegistryStore {
 
   getConfig(name: string): Promise<ConfigRecord | null> {
     return this.run(async () => {
-      const row = await this.prisma.config.findUnique({
-        where: { name },
-        include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
-      });
+      const row = await this.prisma.config.findUnique({ where: { name } });
       if (row === null) return null;
-      const latest = row.versions[0];
-      if (latest === undefined) throw new Error(`config '${name}' has no versions`);
+      // The version the head names, not "the newest row": the two reads are separate statements,
+      // and a writer may append between them.
+      const latest = await this.prisma.configVersion.findUnique({
+        where: { configName_version: { configName: name, version: row.latestVersion } },
+      });
+      // Purged between the two reads: as if the first read had come a moment later.
+      if (latest === null) return null;
       return { head: toHead(row), latest: toVersion(latest) };
     });
   }
@@ -253,12 +281,23 @@ export class PrismaRegistryStore implements RegistryStore {
         take: query.limit,
       });
       if (heads.length === 0) return [];
-      // One query for all the latest versions of the page: no N+1.
-      const versions = await this.prisma.configVersion.findMany({
-        where: { OR: heads.map((h) => ({ configName: h.name, version: h.latestVersion })) },
-      });
+      // The latest versions of the page in a few queries (no N+1), in batches: each pair is two
+      // bound parameters, and Prisma caps a SQLite statement at 999.
+      const versions: VersionRow[] = [];
+      for (let i = 0; i < heads.length; i += LATEST_VERSIONS_BATCH) {
+        const batch = heads.slice(i, i + LATEST_VERSIONS_BATCH);
+        versions.push(
+          ...(await this.prisma.configVersion.findMany({
+            where: { OR: batch.map((h) => ({ configName: h.name, version: h.latestVersion })) },
+          })),
+        );
+      }
       const byName = new Map(versions.map((v) => [v.configName, v]));
-      return heads.map((h) => ({ head: toHead(h), latest: toVersion(byName.get(h.name)!) }));
+      // A config purged after the heads were read has no version left: it is simply not listed.
+      return heads.flatMap((h) => {
+        const latest = byName.get(h.name);
+        return latest === undefined ? [] : [{ head: toHead(h), latest: toVersion(latest) }];
+      });
     });
   }
 
@@ -268,6 +307,7 @@ export class PrismaRegistryStore implements RegistryStore {
       try {
         return await this.prisma.$transaction(async (tx) => {
           const head = await this.moveHead(tx, version.name, expectedLatest, version.createdAt);
+          await this.lockClasses(tx, append.classRefs);
           await tx.configVersion.create({
             data: {
               configName: version.name,
@@ -307,6 +347,7 @@ export class PrismaRegistryStore implements RegistryStore {
             data: { deleted: change.deleted, deletedAt: change.deleted ? change.at : null },
           });
           if (count !== 1) throw new HeadMoved();
+          if (!change.deleted) await this.lockClasses(tx, change.classRefs);
           // Class references are kept for live configs only: a deleted config blocks nothing.
           await tx.configClassRef.deleteMany({ where: { configName: name } });
           if (!change.deleted) await this.insertRefs(tx, name, change.classRefs);
@@ -346,6 +387,32 @@ export class PrismaRegistryStore implements RegistryStore {
     return tx.config.findUniqueOrThrow({ where: { name } });
   }
 
+  /**
+   * Re-checks, inside the writing transaction, what the registry validated before it: every class
+   * the version names is registered, and every quantized one still has fromObserved. On
+   * PostgreSQL the rows are share-locked until commit, so a concurrent class update or delete
+   * waits for this write (and then sees its references) or this write waits for it (and then
+   * sees its result); without the lock a fromObserved change and a write could each miss the
+   * other. SQLite runs one write transaction at a time, so reading is enough there.
+   */
+  private async lockClasses(tx: Tx, refs: ClassRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const ids = [...new Set(refs.map((r) => r.classId))].sort();
+    const rows =
+      this.kind === 'postgresql'
+        ? await tx.$queryRaw<Array<{ id: string; from_observed: boolean }>>`
+            SELECT id, from_observed FROM module_class WHERE id = ANY(${ids}) ORDER BY id FOR SHARE`
+        : (await tx.moduleClass.findMany({ where: { id: { in: ids } }, select: { id: true, fromObserved: true } })).map((r) => ({
+            id: r.id,
+            from_observed: r.fromObserved,
+          }));
+    const fromObserved = new Map(rows.map((r) => [r.id, r.from_observed]));
+    for (const ref of refs) {
+      const current = fromObserved.get(ref.classId);
+      if (current === undefined || (ref.asQuantized && !current)) throw new ClassesChanged();
+    }
+  }
+
   private async insertRefs(tx: Tx, name: string, refs: ClassRef[]): Promise<void> {
     if (refs.length === 0) return;
     await tx.configClassRef.createMany({
@@ -355,7 +422,7 @@ export class PrismaRegistryStore implements RegistryStore {
 
   private appendFailure(error: unknown): AppendOutcome {
     if (error instanceof HeadMoved || errorCode(error) === 'P2002') return { ok: false, reason: 'conflict' };
-    if (errorCode(error) === 'P2003') return { ok: false, reason: 'missing-class' };
+    if (error instanceof ClassesChanged || errorCode(error) === 'P2003') return { ok: false, reason: 'missing-class' };
     throw error;
   }
 }

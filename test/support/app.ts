@@ -19,7 +19,7 @@ export interface TestService {
 export async function startService(kind: DatabaseKind): Promise<TestService> {
   const testDb = await createTestDatabase(kind);
   const database = await openDatabase(testDb.url);
-  const registry = await createRegistry(new PrismaRegistryStore(database.prisma));
+  const registry = await createRegistry(new PrismaRegistryStore(database.prisma, database.kind));
   const app = await buildApp({ registry });
   await app.ready();
   const service: TestService = {
