@@ -8,8 +8,14 @@
  * with a 409 (16 writers on PostgreSQL did). Queued, each write reads the version the previous
  * one left and its compare-and-set succeeds the first time, unless another replica got there
  * first (then the retry loop in ConfigsService takes over).
+ *
+ * A write waits at most MAX_WAIT_MS for the ones ahead of it, then goes ahead anyway: when the
+ * database hangs, a queue must not turn one slow write into a minute-long wait for the tenth
+ * writer in line.
  */
 export class WriteQueue {
+  static readonly MAX_WAIT_MS = 1000;
+
   readonly #tails = new Map<string, Promise<void>>();
 
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -20,7 +26,9 @@ export class WriteQueue {
     });
     const tail = previous.then(() => done);
     this.#tails.set(key, tail);
-    await previous;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([previous, new Promise<void>((resolve) => (timer = setTimeout(resolve, WriteQueue.MAX_WAIT_MS)))]);
+    clearTimeout(timer);
     try {
       return await work();
     } finally {

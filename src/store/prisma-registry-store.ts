@@ -66,22 +66,37 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * Errors that mean "the database cannot answer now" rather than "this request is wrong":
- * Prisma's connection codes, driver adapter connection kinds, socket errors, SQLite busy.
+ * Errors that mean "the database cannot answer now" rather than "this request is wrong", as the
+ * Prisma client surfaces them with driver adapters (checked against real failures in
+ * test/robustness/outage.test.ts):
+ * - known request errors whose code Prisma derived from the adapter's error kind: P1001
+ *   DatabaseNotReachable (ECONNREFUSED), P1008 SocketTimeout, P1017 ConnectionClosed (ECONNRESET),
+ *   P2028 transaction API (no connection within maxWait, transaction timed out), P2034
+ *   TransactionWriteConflict (serialization failure or deadlock: retrying is the cure), P2037
+ *   TooManyConnections; the raw adapter error is in `meta.driverAdapterError.cause`;
+ * - PostgreSQL SQLSTATEs passed through as kind "postgres": class 08 (connection exception),
+ *   57014 (statement timeout), 57P01-57P05 (server shutting down, idle-session timeouts), 53xxx
+ *   (insufficient resources), 40001/40P01;
+ * - errors pg raises without any code, which the adapter rethrows unchanged and Prisma wraps
+ *   with their message: "Connection terminated unexpectedly" (socket closed mid-query),
+ *   "Query read timeout" (query_timeout), "timeout exceeded when trying to connect";
+ * - SQLite busy (another process holds the write lock longer than busy_timeout).
  */
+const UNAVAILABLE_CODES = /^(P1001|P1002|P1008|P1017|P2024|P2028|P2034|P2037|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|08[0-9A-Z]{3}|57014|57P0[1-5]|53[0-9A-Z]{3}|40001|40P01|SQLITE_BUSY)/;
+const UNAVAILABLE_KINDS = /^(DatabaseNotReachable|ConnectionClosed|SocketTimeout|TooManyConnections|TransactionAlreadyClosed|TransactionWriteConflict|SocketError)$/;
+const UNAVAILABLE_MESSAGES =
+  /ECONNREFUSED|ECONNRESET|Connection terminated|connect ETIMEDOUT|Query read timeout|timeout exceeded when trying to connect|Can't reach database|Server has closed the connection|terminating connection|canceling statement due to statement timeout|database is locked|Transaction already closed|Unable to start a transaction/i;
+
 function isUnavailable(error: unknown): boolean {
-  const code = errorCode(error);
-  if (code !== undefined && /^(P1001|P1002|P1008|P1017|P2024|P2028|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P01|57P03|08\d{3}|SQLITE_BUSY)/.test(code)) {
-    return true;
+  const adapterError = (error as { meta?: { driverAdapterError?: { cause?: unknown } } } | null)?.meta?.driverAdapterError?.cause;
+  const candidates = [error, (error as { cause?: unknown } | null)?.cause, adapterError];
+  for (const candidate of candidates) {
+    if (typeof candidate !== 'object' || candidate === null) continue;
+    const { code, originalCode, kind } = candidate as { code?: unknown; originalCode?: unknown; kind?: unknown };
+    for (const c of [code, originalCode]) if (typeof c === 'string' && UNAVAILABLE_CODES.test(c)) return true;
+    if (typeof kind === 'string' && UNAVAILABLE_KINDS.test(kind)) return true;
   }
-  const kind = (error as { cause?: { kind?: unknown } } | null)?.cause?.kind;
-  if (typeof kind === 'string' && /DatabaseNotReachable|ConnectionClosed|SocketTimeout|TooManyConnections|TransactionAlreadyClosed|SocketError/i.test(kind)) {
-    return true;
-  }
-  const message = error instanceof Error ? error.message : '';
-  return /ECONNREFUSED|Connection terminated|connect ETIMEDOUT|database is locked|timeout exceeded when trying to connect|Can't reach database|Server has closed the connection|terminating connection/i.test(
-    message,
-  );
+  return UNAVAILABLE_MESSAGES.test(error instanceof Error ? error.message : '');
 }
 
 function toHead(row: ConfigRow): ConfigHead {
