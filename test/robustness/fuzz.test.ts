@@ -2,7 +2,7 @@
 // the answer is never a 5xx, every 4xx is a complete RFC 9457 problem, and a rejected request
 // leaves the database byte for byte as it was.
 //
-// FUZZ_RUNS (requests per operation and backend; default 25, 400 under SOAK=1) and FUZZ_SEED
+// FUZZ_RUNS (requests per operation and backend; default 40, 1000 under SOAK=1) and FUZZ_SEED
 // (default: random, printed) control a run; a failure prints the seed that replays it.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -13,7 +13,7 @@ function count(name: string, ci: number, soakValue: number): number {
 }
 
 /** Generated requests per operation and backend. */
-export const fuzzRuns = () => count('FUZZ_RUNS', 25, 400);
+export const fuzzRuns = () => count('FUZZ_RUNS', 40, 1000);
 
 /** The seed of the generated requests: FUZZ_SEED, or a fresh one printed with the results. */
 export function fuzzSeed(): number {

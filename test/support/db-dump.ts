@@ -69,37 +69,36 @@ async function postgresDumper(url: string): Promise<DatabaseDumper> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   client.on('error', () => {});
   await client.connect();
-  // Text as stored, not parsed: no time zone or number conversions between two dumps.
-  const raw = { getTypeParser: () => (value: string) => value };
+  // One statement (so one snapshot and one round trip) that renders every table as JSON, rows
+  // ordered by every column in byte order (the dump must not depend on the database collation).
+  // Built on first use, from the catalogue.
+  let dumpSql: string | undefined;
+  const buildDumpSql = async () => {
+    const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(
+      `SELECT c.table_name, c.column_name, c.data_type
+         FROM information_schema.columns c
+         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+        WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
+        ORDER BY c.table_name COLLATE "C", c.ordinal_position`,
+    );
+    const tables = new Map<string, string[]>();
+    for (const r of rows) {
+      const order = /char|text/.test(r.data_type) ? `t.${quoteIdent(r.column_name)} COLLATE "C"` : `t.${quoteIdent(r.column_name)}`;
+      tables.set(r.table_name, [...(tables.get(r.table_name) ?? []), order]);
+    }
+    const parts = [...tables].map(
+      ([table, order]) =>
+        `(SELECT coalesce(json_agg(t ORDER BY ${order.join(', ')}), '[]'::json)::text FROM ${quoteIdent(table)} t) AS ${quoteIdent(table)}`,
+    );
+    return `SELECT ${parts.join(',\n')}`;
+  };
   return {
     async dump() {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      try {
-        const { rows: tables } = await client.query<{ table_name: string }>(
-          `SELECT table_name FROM information_schema.tables
-            WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name COLLATE "C"`,
-        );
-        const parts: string[] = [];
-        for (const { table_name: table } of tables) {
-          const { rows: cols } = await client.query<{ column_name: string; data_type: string }>(
-            `SELECT column_name, data_type FROM information_schema.columns
-              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
-            [table],
-          );
-          const order = cols
-            .map((c) => (/char|text/.test(c.data_type) ? `${quoteIdent(c.column_name)} COLLATE "C"` : quoteIdent(c.column_name)))
-            .join(', ');
-          const { rows } = await client.query<unknown[]>({
-            text: `SELECT * FROM ${quoteIdent(table)} ORDER BY ${order}`,
-            rowMode: 'array',
-            types: raw,
-          });
-          parts.push(render(table, cols.map((c) => c.column_name), rows));
-        }
-        return parts.join('\n');
-      } finally {
-        await client.query('COMMIT');
-      }
+      dumpSql ??= await buildDumpSql();
+      const { rows } = await client.query<Record<string, string>>(dumpSql);
+      return Object.entries(rows[0] ?? {})
+        .map(([table, json]) => `## ${table}\n${json}`)
+        .join('\n');
     },
     async query<T>(sql: string, params: unknown[] = []) {
       const { rows } = await client.query(sql, params);

@@ -1,9 +1,32 @@
-// The real service as its own process (src/main.ts under tsx, so it is the code under test and not
-// a stale dist/), for tests that kill it, restart it, or cut it off from its database.
+// The real service as its own process, for tests that kill it, restart it, or cut it off from its
+// database: `node dist/main.js` when the build is newer than every source file (as after `npm ci`
+// or `npm run build`; it starts in a second), else `node --import tsx src/main.ts`, so a stale
+// dist/ is never what gets tested.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'generated') continue;
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function serverArgs(): string[] {
+  try {
+    if (statSync(join(ROOT, 'dist/main.js')).mtimeMs > newestSource(join(ROOT, 'src'))) return ['dist/main.js'];
+  } catch {
+    // no build
+  }
+  return ['--import', 'tsx', 'src/main.ts'];
+}
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -18,9 +41,9 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawns `node --import tsx src/main.ts` with PORT=0 and the given environment. */
+/** Spawns the service with PORT=0 and the given environment. */
 export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, serverArgs(), {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
