@@ -340,55 +340,77 @@ export class ConfigsService {
     options: { allowCreate: boolean },
     build: (current: ConfigRecord | null) => ConfigContent,
   ): Promise<WriteResult> {
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const current = await this.store.getConfig(name);
-      if (current === null || current.head.deleted) {
-        if (!options.allowCreate) throw notFound(name);
+    const first = await this.attemptWrite(name, pre, actor, options, build, false);
+    if (first !== 'retry') return first;
+    // Another writer moved the head first: another replica, since this process queues its own.
+    // From here on this write holds the config's write lock, so the replica that keeps winning
+    // (its queue sends write after write) cannot starve it.
+    return this.store.writeExclusively(name, async () => {
+      for (let attempt = 1; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        const result = await this.attemptWrite(name, pre, actor, options, build, true);
+        if (result !== 'retry') return result;
+        await backOff(attempt);
       }
-      checkWritePreconditions(pre, current?.head.latestVersion ?? null);
-      if (current?.head.deleted) {
-        throw new ConflictError(
-          `Config '${name}' is deleted; undelete it (POST /v1/configs/${name}/undelete) or purge it first.`,
-        );
-      }
-      const content = build(current);
-      const configJson = canonicalJson(content.config);
-      const warnings = convertWarnings(content.config);
-      if (current !== null && sameContent(current.latest, configJson, content)) {
-        return { record: current, outcome: 'unchanged', warnings };
-      }
-      const classRefs = await this.validateClasses(content.config);
-      const at = this.now();
-      const version: VersionRecord = {
-        name,
-        version: (current?.head.latestVersion ?? 0) + 1,
-        configJson,
-        description: content.description,
-        labels: content.labels,
-        contentHash: contentHash(configJson),
-        createdAt: at,
-        updatedBy: actor,
-      };
-      const outcome = await this.store.appendVersion({
-        expectedLatest: current?.head.latestVersion ?? 0,
-        version,
-        classRefs,
-      });
-      if (outcome.ok) {
-        return {
-          record: { head: outcome.head, latest: version },
-          outcome: current === null ? 'created' : 'updated',
-          warnings,
-        };
-      }
-      // A conditional writer asked for exactly the state it saw: someone else won the race.
-      if (outcome.reason === 'conflict' && (pre.ifMatch !== undefined || pre.ifNoneMatch !== undefined)) {
-        throw raced();
-      }
-      // Otherwise re-read and re-apply on top of the winner (or re-validate a vanished class).
-      if (outcome.reason === 'conflict') await backOff(attempt);
+      throw contention(name);
+    });
+  }
+
+  /** One read, build, validate and append; 'retry' when the head moved or a class changed meanwhile. */
+  private async attemptWrite(
+    name: string,
+    pre: Preconditions,
+    actor: string,
+    options: { allowCreate: boolean },
+    build: (current: ConfigRecord | null) => ConfigContent,
+    holdsWriteLock: boolean,
+  ): Promise<WriteResult | 'retry'> {
+    const current = await this.store.getConfig(name);
+    if (current === null || current.head.deleted) {
+      if (!options.allowCreate) throw notFound(name);
     }
-    throw contention(name);
+    checkWritePreconditions(pre, current?.head.latestVersion ?? null);
+    if (current?.head.deleted) {
+      throw new ConflictError(
+        `Config '${name}' is deleted; undelete it (POST /v1/configs/${name}/undelete) or purge it first.`,
+      );
+    }
+    const content = build(current);
+    const configJson = canonicalJson(content.config);
+    const warnings = convertWarnings(content.config);
+    if (current !== null && sameContent(current.latest, configJson, content)) {
+      return { record: current, outcome: 'unchanged', warnings };
+    }
+    const classRefs = await this.validateClasses(content.config);
+    const at = this.now();
+    const version: VersionRecord = {
+      name,
+      version: (current?.head.latestVersion ?? 0) + 1,
+      configJson,
+      description: content.description,
+      labels: content.labels,
+      contentHash: contentHash(configJson),
+      createdAt: at,
+      updatedBy: actor,
+    };
+    const outcome = await this.store.appendVersion({
+      expectedLatest: current?.head.latestVersion ?? 0,
+      version,
+      classRefs,
+      holdsWriteLock,
+    });
+    if (outcome.ok) {
+      return {
+        record: { head: outcome.head, latest: version },
+        outcome: current === null ? 'created' : 'updated',
+        warnings,
+      };
+    }
+    // A conditional writer asked for exactly the state it saw: someone else won the race.
+    if (outcome.reason === 'conflict' && (pre.ifMatch !== undefined || pre.ifNoneMatch !== undefined)) {
+      throw raced();
+    }
+    // Otherwise re-read and re-apply on top of the winner (or re-validate a vanished class).
+    return 'retry';
   }
 }
 

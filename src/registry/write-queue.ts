@@ -1,3 +1,5 @@
+import { UnavailableError } from './errors.js';
+
 /**
  * Runs this process's writes to one config one after another, in arrival order.
  *
@@ -7,34 +9,46 @@
  * others retry; under sustained contention an unlucky writer can lose every round and give up
  * with a 409 (16 writers on PostgreSQL did). Queued, each write reads the version the previous
  * one left and its compare-and-set succeeds the first time, unless another replica got there
- * first (then the retry loop in ConfigsService takes over).
+ * first (then the retry loop in ConfigsService takes over, against one writer per replica).
  *
- * A write waits at most MAX_WAIT_MS for the ones ahead of it, then goes ahead anyway: when the
- * database hangs, a queue must not turn one slow write into a minute-long wait for the tenth
- * writer in line.
+ * Waiting in line must not turn an outage into a hang: when a write fails because the database is
+ * unavailable, the writes queued behind it fail the same way at once instead of each waiting for
+ * its own timeout. MAX_WAIT_MS is only a backstop (every write is bounded by the database
+ * timeouts): past it a write goes ahead without waiting any longer.
  */
 export class WriteQueue {
-  static readonly MAX_WAIT_MS = 1000;
+  static readonly MAX_WAIT_MS = 30_000;
 
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Per config, the last write in line; it resolves to true if that write found the database unavailable. */
+  readonly #tails = new Map<string, Promise<boolean>>();
 
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => {
-      release = resolve;
+    const previous = this.#tails.get(key) ?? Promise.resolve(false);
+    let settle!: (unavailable: boolean) => void;
+    const mine = new Promise<boolean>((resolve) => {
+      settle = resolve;
     });
-    const tail = previous.then(() => done);
-    this.#tails.set(key, tail);
+    this.#tails.set(key, mine);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([previous, new Promise<void>((resolve) => (timer = setTimeout(resolve, WriteQueue.MAX_WAIT_MS)))]);
-    clearTimeout(timer);
+    let unavailable = false;
     try {
+      const previousUnavailable = await Promise.race([
+        previous,
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), WriteQueue.MAX_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (previousUnavailable) {
+        unavailable = true;
+        throw new UnavailableError('The database is unavailable; retry shortly.');
+      }
       return await work();
+    } catch (error) {
+      unavailable = error instanceof UnavailableError;
+      throw error;
     } finally {
-      release();
-      // The last writer in line removes the entry, so the map holds only busy configs.
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      settle(unavailable);
+      // The last write in line removes the entry, so the map holds only busy configs.
+      if (this.#tails.get(key) === mine) this.#tails.delete(key);
     }
   }
 }

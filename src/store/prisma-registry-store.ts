@@ -38,6 +38,13 @@ interface VersionRow {
 /** Head rows per query when fetching a page's latest versions (2 bound parameters each). */
 const LATEST_VERSIONS_BATCH = 200;
 
+/**
+ * The first key of the PostgreSQL advisory locks that order writers of one config (the second is
+ * hashtext(name)). Two-key advisory locks never collide with single-key ones such as Prisma
+ * Migrate's.
+ */
+const CONFIG_WRITE_LOCK = 0x63636672;
+
 /** Thrown inside a transaction to roll it back when the compare-and-set on the head fails. */
 class HeadMoved extends Error {}
 
@@ -321,6 +328,7 @@ export class PrismaRegistryStore implements RegistryStore {
     return this.run(async () => {
       try {
         return await this.prisma.$transaction(async (tx) => {
+          if (!append.holdsWriteLock) await this.waitForExclusiveWriter(tx, version.name);
           const head = await this.moveHead(tx, version.name, expectedLatest, version.createdAt);
           await this.lockClasses(tx, append.classRefs);
           await tx.configVersion.create({
@@ -357,6 +365,7 @@ export class PrismaRegistryStore implements RegistryStore {
     return this.run(async () => {
       try {
         return await this.prisma.$transaction(async (tx) => {
+          await this.waitForExclusiveWriter(tx, name);
           const { count } = await tx.config.updateMany({
             where: { name, latestVersion: change.expectedLatest, deleted: !change.deleted },
             data: { deleted: change.deleted, deletedAt: change.deleted ? change.at : null },
@@ -382,10 +391,37 @@ export class PrismaRegistryStore implements RegistryStore {
     });
   }
 
+  /**
+   * PostgreSQL: holds the config's advisory lock exclusively while `work` runs, in a transaction
+   * of its own that only holds the lock (work uses other connections). Every append takes the
+   * same lock shared, so it waits for the exclusive writer instead of overtaking it. SQLite has
+   * one process (whose writes ConfigsService already queues) and one writer at a time: nothing
+   * to do.
+   */
+  writeExclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
+    if (this.kind !== 'postgresql') return work();
+    return this.run(() =>
+      this.prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CONFIG_WRITE_LOCK}::int4, hashtext(${name}))`;
+          return work();
+        },
+        // Work is a few statements, each bounded by the statement timeout.
+        { maxWait: 5_000, timeout: 30_000 },
+      ),
+    );
+  }
+
   ping(): Promise<void> {
     return this.run(async () => {
       await this.prisma.$queryRaw`SELECT 1`;
     });
+  }
+
+  /** Waits (PostgreSQL) while another process holds the config's write lock; see writeExclusively. */
+  private async waitForExclusiveWriter(tx: Tx, name: string): Promise<void> {
+    if (this.kind !== 'postgresql') return;
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${CONFIG_WRITE_LOCK}::int4, hashtext(${name}))`;
   }
 
   /** Compare-and-set on the head row: the one point where racing writers are serialised. */
