@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
   const adminToken = settings.REGISTRY_ADMIN_TOKEN;
   const registry = await createRegistry(
-    new PrismaRegistryStore(database.prisma),
+    new PrismaRegistryStore(database.prisma, database.kind),
     undefined,
     adminToken === undefined ? {} : { adminToken },
   );

@@ -9,7 +9,8 @@ import { registerCors } from './plugins/cors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
-import { problem, registerProblemHandlers, sendProblem } from './problem.js';
+import { answerClientError, frameworkProblem, problem, registerProblemHandlers, sendProblem } from './problem.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { configRoutes } from './routes/configs.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
@@ -69,6 +70,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     handlerTimeout: timeouts.handlerMs ?? 0,
     connectionTimeout: timeouts.connectionMs ?? 0,
     keepAliveTimeout: timeouts.keepAliveMs ?? 72_000,
+    // A URL that does not decode, or a path segment over maxParamLength, is answered before any
+    // route is found; without this Fastify sends its own non-problem JSON.
+    frameworkErrors: (error, request, reply) => sendProblem(reply, frameworkProblem(error, request)),
+    // Requests Node's HTTP parser rejects (bad request line, oversized headers) never reach
+    // Fastify: answer them as problems too.
+    clientErrorHandler: answerClientError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -84,8 +91,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerRateLimit(app, { max: options.rateLimitMax ?? 0 });
   const metrics = registerMetrics(app, registry.store);
 
-  // RFC 7396 bodies are JSON: parse them with Fastify's own (prototype-poisoning-safe) parser.
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // RFC 7396 bodies are JSON too; both go through the strict parser (see json-body.ts).
+  registerJsonBodyParser(app, [...JSON_TYPES]);
 
   // PATCH routes take merge-patch or plain JSON; everything else takes JSON only.
   app.addHook('preValidation', async (request, reply) => {

@@ -1,5 +1,8 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError, UnauthenticatedError, type FieldProblem } from '../registry/errors.js';
+import { MalformedBodyError } from './json-body.js';
 import { problemsFromIssues, RequestValidationError } from './validation.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -24,19 +27,22 @@ const TITLES: Record<number, [slug: string, title: string]> = {
   404: ['not-found', 'Not found'],
   405: ['method-not-allowed', 'Method not allowed'],
   406: ['not-acceptable', 'Not acceptable'],
+  408: ['request-timeout', 'Request timeout'],
   409: ['conflict', 'Conflict'],
   411: ['length-required', 'Length required'],
   412: ['precondition-failed', 'Precondition failed'],
   413: ['payload-too-large', 'Request body too large'],
+  414: ['uri-too-long', 'URI too long'],
   415: ['unsupported-media-type', 'Unsupported media type'],
   422: ['validation-failed', 'Validation failed'],
   429: ['too-many-requests', 'Too many requests'],
+  431: ['request-header-fields-too-large', 'Request header fields too large'],
   500: ['internal', 'Internal server error'],
   503: ['unavailable', 'Service unavailable'],
 };
 
 export function problem(
-  request: FastifyRequest,
+  request: Pick<FastifyRequest, 'url'>,
   status: number,
   detail: string,
   extensions: { errors?: FieldProblem[]; [k: string]: unknown } = {},
@@ -51,7 +57,7 @@ export function problemBody(
   instance: string,
   extensions: { errors?: FieldProblem[]; [k: string]: unknown } = {},
 ): Problem {
-  const [slug, title] = TITLES[status] ?? [String(status), 'Error'];
+  const [slug, title] = TITLES[status] ?? [String(status), STATUS_CODES[status] ?? 'Error'];
   return { type: TYPE_BASE + slug, title, status, detail, instance, ...extensions };
 }
 
@@ -78,6 +84,9 @@ function toProblem(error: FastifyError | Error, request: FastifyRequest): Proble
     if ('errors' in error && Array.isArray(error.errors) && error.errors.length > 0) ext.errors = error.errors;
     if ('extensions' in error && typeof error.extensions === 'object') Object.assign(ext, error.extensions);
     return problem(request, status, error.message, ext);
+  }
+  if (error instanceof MalformedBodyError) {
+    return problem(request, 400, error.message, error.errors.length > 0 ? { errors: error.errors } : {});
   }
   if (error instanceof RequestValidationError) {
     const where = (error as unknown as { validationContext?: string }).validationContext;
@@ -136,4 +145,44 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(request, 404, `No route ${request.method} ${request.url.split('?')[0]}.`)),
   );
+}
+
+/**
+ * Errors Fastify raises before routing (its `frameworkErrors` option): a path that does not
+ * percent-decode (lone surrogates, `%zz`) and a path segment longer than the router takes.
+ */
+export function frameworkProblem(error: FastifyError, request: FastifyRequest): Problem {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return problem(request, 414, 'A path segment of the URL is too long.');
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return problem(request, 400, 'The URL path is not valid percent-encoded UTF-8.');
+  }
+  return problem(request, 400, 'The request could not be routed.');
+}
+
+/**
+ * Node's HTTP parser rejected the request (malformed request line or headers, headers too large,
+ * a body that does not match its framing, a timeout): there is no Fastify request, so the problem
+ * is written to the socket directly. Its `instance` is the request target when the raw bytes
+ * show one.
+ */
+export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const detail =
+    status === 408
+      ? 'The request was not received in time.'
+      : status === 431
+        ? 'The request headers are too large.'
+        : 'The request is not valid HTTP/1.1.';
+  const target = /^[A-Z]+ (\/[\x21-\x7e]*) HTTP\/1\.[01]\r?\n/.exec(Buffer.isBuffer(error.rawPacket) ? error.rawPacket.toString('latin1') : '')?.[1];
+  const body = JSON.stringify(problem({ url: target ?? '/' }, status, detail));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -394,10 +394,14 @@ export const ListConfigsQuery = z.strictObject({
     .union([LabelFilter, z.array(LabelFilter)])
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
+    // A config has at most MAX_LABELS labels, so more filters could never all match (and each
+    // one is a clause of the query).
+    .refine((v) => v.length <= MAX_LABELS, `at most ${MAX_LABELS} label filters are allowed`)
     .meta({
-      description: 'key:value; repeat to AND several.',
+      description: `key:value; repeat to AND several (at most ${MAX_LABELS}).`,
       type: 'array',
       items: { type: 'string', pattern: '^[a-z][a-z0-9_.-]{0,62}:' },
+      maxItems: MAX_LABELS,
       anyOf: undefined,
     }),
   usesClass: ModuleClassId.optional().describe('Only configs whose latest version references this class.'),

@@ -8,6 +8,7 @@ import {
   contentHash,
   convertWarnings,
 } from '../domain/config-document.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { diffConfigs, type ConfigDiff } from '../domain/config-diff.js';
 import { renderPython } from '../domain/python.js';
 import type { QuantTypeName } from '../domain/quant-type.js';
@@ -20,6 +21,7 @@ import {
 } from './errors.js';
 import type { Page, PageTokens } from './page-token.js';
 import { checkWritePreconditions, type Preconditions } from './preconditions.js';
+import { WriteQueue } from './write-queue.js';
 import type {
   ClassRef,
   ConfigHead,
@@ -54,12 +56,26 @@ export interface ListConfigsParams {
 /** Writers racing without If-Match are retried this many times before giving up with a 409. */
 const MAX_WRITE_ATTEMPTS = 25;
 
+/** The longest pause between two attempts of a write that lost a race. */
+const MAX_RETRY_DELAY_MS = 100;
+
+/**
+ * Waits before retrying a write that lost the compare-and-set, a random time up to a cap that
+ * doubles per attempt ("full jitter"). Without it, writers that lost together re-read together and
+ * collide again: on PostgreSQL 16 writers on one config starved some of them into a 409.
+ */
+function backOff(attempt: number): Promise<void> {
+  return sleep(Math.random() * Math.min(MAX_RETRY_DELAY_MS, 2 ** attempt));
+}
+
 /**
  * The config use cases. Every change appends an immutable version after a compare-and-set on
  * the config's head, so racing writers never lose an update: with If-Match the loser gets 412,
  * without it the write is re-applied on top of the winner.
  */
 export class ConfigsService {
+  readonly #queue = new WriteQueue();
+
   constructor(
     private readonly store: RegistryStore,
     private readonly pageTokens: PageTokens,
@@ -147,7 +163,15 @@ export class ConfigsService {
   }
 
   /** Soft delete: hidden from GET and lists, history kept, no new version. */
-  async delete(name: string, pre: Preconditions): Promise<void> {
+  delete(name: string, pre: Preconditions): Promise<void> {
+    return this.#queue.run(name, () => this.deleteNow(name, pre));
+  }
+
+  undelete(name: string, pre: Preconditions): Promise<ConfigRecord> {
+    return this.#queue.run(name, () => this.undeleteNow(name, pre));
+  }
+
+  private async deleteNow(name: string, pre: Preconditions): Promise<void> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.store.getConfig(name);
       if (current === null || current.head.deleted) throw notFound(name);
@@ -160,11 +184,12 @@ export class ConfigsService {
       });
       if (outcome.ok) return;
       if (pre.ifMatch !== undefined) throw raced();
+      await backOff(attempt);
     }
     throw contention(name);
   }
 
-  async undelete(name: string, pre: Preconditions): Promise<ConfigRecord> {
+  private async undeleteNow(name: string, pre: Preconditions): Promise<ConfigRecord> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.store.getConfig(name);
       if (current === null) throw notFound(name);
@@ -182,6 +207,7 @@ export class ConfigsService {
       });
       if (outcome.ok) return { head: outcome.head, latest: current.latest };
       if (outcome.reason === 'conflict' && pre.ifMatch !== undefined) throw raced();
+      if (outcome.reason === 'conflict') await backOff(attempt);
     }
     throw contention(name);
   }
@@ -297,61 +323,94 @@ export class ConfigsService {
     return [...refs].map(([classId, asQuantized]) => ({ classId, asQuantized }));
   }
 
-  private async write(
+  private write(
     name: string,
     pre: Preconditions,
     actor: string,
     options: { allowCreate: boolean },
     build: (current: ConfigRecord | null) => ConfigContent,
   ): Promise<WriteResult> {
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const current = await this.store.getConfig(name);
-      if (current === null || current.head.deleted) {
-        if (!options.allowCreate) throw notFound(name);
+    return this.#queue.run(name, () => this.writeNow(name, pre, actor, options, build));
+  }
+
+  private async writeNow(
+    name: string,
+    pre: Preconditions,
+    actor: string,
+    options: { allowCreate: boolean },
+    build: (current: ConfigRecord | null) => ConfigContent,
+  ): Promise<WriteResult> {
+    const first = await this.attemptWrite(name, pre, actor, options, build, false);
+    if (first !== 'retry') return first;
+    // Another writer moved the head first: another replica, since this process queues its own.
+    // From here on this write holds the config's write lock, so the replica that keeps winning
+    // (its queue sends write after write) cannot starve it.
+    return this.store.writeExclusively(name, async () => {
+      for (let attempt = 1; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        const result = await this.attemptWrite(name, pre, actor, options, build, true);
+        if (result !== 'retry') return result;
+        await backOff(attempt);
       }
-      checkWritePreconditions(pre, current?.head.latestVersion ?? null);
-      if (current?.head.deleted) {
-        throw new ConflictError(
-          `Config '${name}' is deleted; undelete it (POST /v1/configs/${name}/undelete) or purge it first.`,
-        );
-      }
-      const content = build(current);
-      const configJson = canonicalJson(content.config);
-      const warnings = convertWarnings(content.config);
-      if (current !== null && sameContent(current.latest, configJson, content)) {
-        return { record: current, outcome: 'unchanged', warnings };
-      }
-      const classRefs = await this.validateClasses(content.config);
-      const at = this.now();
-      const version: VersionRecord = {
-        name,
-        version: (current?.head.latestVersion ?? 0) + 1,
-        configJson,
-        description: content.description,
-        labels: content.labels,
-        contentHash: contentHash(configJson),
-        createdAt: at,
-        updatedBy: actor,
-      };
-      const outcome = await this.store.appendVersion({
-        expectedLatest: current?.head.latestVersion ?? 0,
-        version,
-        classRefs,
-      });
-      if (outcome.ok) {
-        return {
-          record: { head: outcome.head, latest: version },
-          outcome: current === null ? 'created' : 'updated',
-          warnings,
-        };
-      }
-      // A conditional writer asked for exactly the state it saw: someone else won the race.
-      if (outcome.reason === 'conflict' && (pre.ifMatch !== undefined || pre.ifNoneMatch !== undefined)) {
-        throw raced();
-      }
-      // Otherwise re-read and re-apply on top of the winner (or re-validate a vanished class).
+      throw contention(name);
+    });
+  }
+
+  /** One read, build, validate and append; 'retry' when the head moved or a class changed meanwhile. */
+  private async attemptWrite(
+    name: string,
+    pre: Preconditions,
+    actor: string,
+    options: { allowCreate: boolean },
+    build: (current: ConfigRecord | null) => ConfigContent,
+    holdsWriteLock: boolean,
+  ): Promise<WriteResult | 'retry'> {
+    const current = await this.store.getConfig(name);
+    if (current === null || current.head.deleted) {
+      if (!options.allowCreate) throw notFound(name);
     }
-    throw contention(name);
+    checkWritePreconditions(pre, current?.head.latestVersion ?? null);
+    if (current?.head.deleted) {
+      throw new ConflictError(
+        `Config '${name}' is deleted; undelete it (POST /v1/configs/${name}/undelete) or purge it first.`,
+      );
+    }
+    const content = build(current);
+    const configJson = canonicalJson(content.config);
+    const warnings = convertWarnings(content.config);
+    if (current !== null && sameContent(current.latest, configJson, content)) {
+      return { record: current, outcome: 'unchanged', warnings };
+    }
+    const classRefs = await this.validateClasses(content.config);
+    const at = this.now();
+    const version: VersionRecord = {
+      name,
+      version: (current?.head.latestVersion ?? 0) + 1,
+      configJson,
+      description: content.description,
+      labels: content.labels,
+      contentHash: contentHash(configJson),
+      createdAt: at,
+      updatedBy: actor,
+    };
+    const outcome = await this.store.appendVersion({
+      expectedLatest: current?.head.latestVersion ?? 0,
+      version,
+      classRefs,
+      holdsWriteLock,
+    });
+    if (outcome.ok) {
+      return {
+        record: { head: outcome.head, latest: version },
+        outcome: current === null ? 'created' : 'updated',
+        warnings,
+      };
+    }
+    // A conditional writer asked for exactly the state it saw: someone else won the race.
+    if (outcome.reason === 'conflict' && (pre.ifMatch !== undefined || pre.ifNoneMatch !== undefined)) {
+      throw raced();
+    }
+    // Otherwise re-read and re-apply on top of the winner (or re-validate a vanished class).
+    return 'retry';
   }
 }
 

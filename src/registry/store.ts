@@ -51,13 +51,15 @@ export interface AppendVersion {
   expectedLatest: number;
   version: VersionRecord;
   classRefs: ClassRef[];
+  /** The caller runs inside writeExclusively for this config. */
+  holdsWriteLock?: boolean;
 }
 
 export type AppendOutcome =
   | { ok: true; head: ConfigHead }
   /** Someone else moved the head (or created the name) first. */
   | { ok: false; reason: 'conflict' }
-  /** A referenced class disappeared between validation and commit. */
+  /** A referenced class disappeared, or lost fromObserved, between validation and commit. */
   | { ok: false; reason: 'missing-class' };
 
 export interface ListConfigsQuery {
@@ -118,7 +120,14 @@ export interface RegistryStore {
   /** Newest first; `before` is the version to continue below. */
   listVersions(name: string, query: { before?: number; limit: number }): Promise<VersionRecord[]>;
   listConfigs(query: ListConfigsQuery): Promise<ConfigRecord[]>;
+  /** Appends unless the head moved (compare-and-set); waits while another process writes exclusively. */
   appendVersion(append: AppendVersion): Promise<AppendOutcome>;
+  /**
+   * Runs `work` as the only writer of the config `name` across every process sharing the
+   * database: appends and deleted-state changes by others wait until it returns. For a writer
+   * that lost the compare-and-set, so that it cannot lose forever.
+   */
+  writeExclusively<T>(name: string, work: () => Promise<T>): Promise<T>;
   /** Soft delete / undelete: only the deleted state changes (class references follow liveness). */
   setDeleted(
     name: string,

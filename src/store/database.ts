@@ -46,6 +46,30 @@ export interface OpenDatabaseOptions {
  */
 export const POSTGRES_CONNECT_TIMEOUT_MS = 3000;
 
+/**
+ * Server-side limit on one statement. This service's statements are key lookups and small
+ * writes that take milliseconds; one that runs for seconds is waiting on something (a lock held
+ * by a stuck transaction, an overloaded server), and the client is better served by a 503 it can
+ * retry than by an open-ended wait.
+ */
+export const POSTGRES_STATEMENT_TIMEOUT_MS = 2500;
+
+/**
+ * Client-side limit on one query: the only guard when the server stops answering without closing
+ * the connection (a network partition, a host that froze), where the statement timeout cannot
+ * fire. A little above the statement timeout, so a merely slow statement is cancelled by the
+ * server first. A transaction cut off this way waits once more for its ROLLBACK, so a request
+ * fails within about twice this.
+ */
+export const POSTGRES_QUERY_TIMEOUT_MS = POSTGRES_STATEMENT_TIMEOUT_MS + 500;
+
+/**
+ * The server aborts a transaction whose client went quiet for this long: a replica cut off
+ * mid-transaction by a partition would otherwise keep its row locks (and block every writer of
+ * that config) until the server's TCP keepalive notices, hours later by default.
+ */
+export const POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+
 /** Milliseconds a SQLite statement waits for another connection's write lock before SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
@@ -166,7 +190,15 @@ function sqliteClient(url: string): PrismaClient {
 
 function postgresClient(url: string, poolSize: number, log: (msg: string) => void): PrismaClient {
   const adapter = new PrismaPg(
-    { connectionString: url, max: poolSize, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS },
+    {
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+      statement_timeout: POSTGRES_STATEMENT_TIMEOUT_MS,
+      query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      keepAlive: true,
+    },
     { onPoolError: (error) => log(`PostgreSQL pool error: ${error.message}`) },
   );
   return new PostgresPrismaClient({ adapter }) as unknown as PrismaClient;

@@ -15,6 +15,7 @@ import type {
   VersionRecord,
 } from '../registry/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
+import type { DatabaseKind } from './database.js';
 
 type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
@@ -38,11 +39,28 @@ interface VersionRow {
   updatedBy: string;
 }
 
-/** Latest versions fetched per query when listing (an OR of this many (name, version) pairs). */
-const LATEST_VERSIONS_PER_QUERY = 200;
+/** Head rows per query when fetching a page's latest versions (2 bound parameters each). */
+const LATEST_VERSIONS_BATCH = 200;
+
+/**
+ * The first key of the PostgreSQL advisory locks that order writers of one config (the second is
+ * hashtext(name)). Two-key advisory locks never collide with single-key ones such as Prisma
+ * Migrate's.
+ */
+const CONFIG_WRITE_LOCK = 0x63636672;
 
 /** Thrown inside a transaction to roll it back when the compare-and-set on the head fails. */
 class HeadMoved extends Error {}
+
+/** Thrown inside a transaction when a class the version names is gone or no longer fromObserved. */
+class ClassesChanged extends Error {}
+
+/** Thrown inside a class update to roll it back when live configs block it. */
+class Blocked extends Error {
+  constructor(readonly blockedBy: string[]) {
+    super('blocked');
+  }
+}
 
 /**
  * Names and ids are ASCII (see the grammars in src/domain/identifiers.ts), so every name with
@@ -59,28 +77,37 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * Errors that mean "the database cannot answer now" rather than "this request is wrong":
- * Prisma's connection codes, driver adapter connection kinds, socket errors, SQLite busy.
- *
- * What the 7.10 pg adapter actually throws (seen through test/support/tcp-proxy.ts, see
- * test/api/readiness.test.ts): a refused connection is P1001; a dropped connection is a plain
- * Error "Connection terminated unexpectedly" (no code); a connect that times out is
- * "Connection terminated due to connection timeout"; a transaction that cannot start in time is
- * P2028. The message patterns below are the only handle on the plain ones.
+ * Errors that mean "the database cannot answer now" rather than "this request is wrong", as the
+ * Prisma client surfaces them with driver adapters (checked against real failures in
+ * test/robustness/outage.test.ts):
+ * - known request errors whose code Prisma derived from the adapter's error kind: P1001
+ *   DatabaseNotReachable (ECONNREFUSED), P1008 SocketTimeout, P1017 ConnectionClosed (ECONNRESET),
+ *   P2028 transaction API (no connection within maxWait, transaction timed out), P2034
+ *   TransactionWriteConflict (serialization failure or deadlock: retrying is the cure), P2037
+ *   TooManyConnections; the raw adapter error is in `meta.driverAdapterError.cause`;
+ * - PostgreSQL SQLSTATEs passed through as kind "postgres": class 08 (connection exception),
+ *   57014 (statement timeout), 57P01-57P05 (server shutting down, idle-session timeouts), 53xxx
+ *   (insufficient resources), 40001/40P01;
+ * - errors pg raises without any code, which the adapter rethrows unchanged and Prisma wraps
+ *   with their message: "Connection terminated unexpectedly" (socket closed mid-query),
+ *   "Query read timeout" (query_timeout), "timeout exceeded when trying to connect";
+ * - SQLite busy (another process holds the write lock longer than busy_timeout).
  */
+const UNAVAILABLE_CODES = /^(P1001|P1002|P1008|P1017|P2024|P2028|P2034|P2037|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|08[0-9A-Z]{3}|57014|57P0[1-5]|53[0-9A-Z]{3}|40001|40P01|SQLITE_BUSY)/;
+const UNAVAILABLE_KINDS = /^(DatabaseNotReachable|ConnectionClosed|SocketTimeout|TooManyConnections|TransactionAlreadyClosed|TransactionWriteConflict|SocketError)$/;
+const UNAVAILABLE_MESSAGES =
+  /ECONNREFUSED|ECONNRESET|Connection terminated|connect ETIMEDOUT|Query read timeout|timeout exceeded when trying to connect|Can't reach database|Server has closed the connection|terminating connection|canceling statement due to statement timeout|database is locked|Transaction already closed|Unable to start a transaction/i;
+
 function isUnavailable(error: unknown): boolean {
-  const code = errorCode(error);
-  if (code !== undefined && /^(P1001|P1002|P1008|P1017|P2024|P2028|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P01|57P03|08\d{3}|SQLITE_BUSY)/.test(code)) {
-    return true;
+  const adapterError = (error as { meta?: { driverAdapterError?: { cause?: unknown } } } | null)?.meta?.driverAdapterError?.cause;
+  const candidates = [error, (error as { cause?: unknown } | null)?.cause, adapterError];
+  for (const candidate of candidates) {
+    if (typeof candidate !== 'object' || candidate === null) continue;
+    const { code, originalCode, kind } = candidate as { code?: unknown; originalCode?: unknown; kind?: unknown };
+    for (const c of [code, originalCode]) if (typeof c === 'string' && UNAVAILABLE_CODES.test(c)) return true;
+    if (typeof kind === 'string' && UNAVAILABLE_KINDS.test(kind)) return true;
   }
-  const kind = (error as { cause?: { kind?: unknown } } | null)?.cause?.kind;
-  if (typeof kind === 'string' && /DatabaseNotReachable|ConnectionClosed|SocketTimeout|TooManyConnections|TransactionAlreadyClosed|SocketError/i.test(kind)) {
-    return true;
-  }
-  const message = error instanceof Error ? error.message : '';
-  return /ECONNREFUSED|Connection terminated|connect ETIMEDOUT|database is locked|timeout exceeded when trying to connect|Can't reach database|Server has closed the connection|terminating connection/i.test(
-    message,
-  );
+  return UNAVAILABLE_MESSAGES.test(error instanceof Error ? error.message : '');
 }
 
 interface TokenRow {
@@ -123,7 +150,11 @@ function toVersion(row: VersionRow): VersionRecord {
 
 /** The registry's storage port on Prisma, the same code for SQLite and PostgreSQL. */
 export class PrismaRegistryStore implements RegistryStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    /** Row locks are spelled differently per backend (see lockClasses). */
+    private readonly kind: DatabaseKind,
+  ) {}
 
   /** Runs a store operation, turning connection failures into the registry's UnavailableError. */
   private async run<T>(operation: () => Promise<T>): Promise<T> {
@@ -183,23 +214,31 @@ export class PrismaRegistryStore implements RegistryStore {
     id: string,
     update: { fromObserved?: boolean; description?: string; updatedAt: Date },
   ): Promise<{ ok: true; record: ModuleClassRecord } | { ok: false; blockedBy: string[] } | null> {
-    return this.run(() =>
-      this.prisma.$transaction(async (tx) => {
-        const current = await tx.moduleClass.findUnique({ where: { id } });
-        if (current === null) return null;
-        if (update.fromObserved === false && current.fromObserved) {
-          const blockers = await tx.configClassRef.findMany({
-            where: { classId: id, asQuantized: true },
-            orderBy: { configName: 'asc' },
-            take: 100,
-            select: { configName: true },
-          });
-          if (blockers.length > 0) return { ok: false as const, blockedBy: blockers.map((b) => b.configName) };
-        }
-        const record = await tx.moduleClass.update({ where: { id }, data: update });
-        return { ok: true as const, record };
-      }),
-    );
+    return this.run(async () => {
+      try {
+        return await this.prisma.$transaction(async (tx) => {
+          // The row is updated (and so locked) before the references are read: a writer that
+          // names the class as quantized holds a share lock on it until it commits (see
+          // lockClasses), so either its references are visible here or it sees the new value.
+          const { count } = await tx.moduleClass.updateMany({ where: { id }, data: update });
+          if (count === 0) return null;
+          if (update.fromObserved === false) {
+            const blockers = await tx.configClassRef.findMany({
+              where: { classId: id, asQuantized: true },
+              orderBy: { configName: 'asc' },
+              take: 100,
+              select: { configName: true },
+            });
+            if (blockers.length > 0) throw new Blocked(blockers.map((b) => b.configName));
+          }
+          const record = await tx.moduleClass.findUniqueOrThrow({ where: { id } });
+          return { ok: true as const, record };
+        });
+      } catch (error) {
+        if (error instanceof Blocked) return { ok: false as const, blockedBy: error.blockedBy };
+        throw error;
+      }
+    });
   }
 
   deleteModuleClass(id: string): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null> {
@@ -229,13 +268,15 @@ export class PrismaRegistryStore implements RegistryStore {
 
   getConfig(name: string): Promise<ConfigRecord | null> {
     return this.run(async () => {
-      const row = await this.prisma.config.findUnique({
-        where: { name },
-        include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
-      });
+      const row = await this.prisma.config.findUnique({ where: { name } });
       if (row === null) return null;
-      const latest = row.versions[0];
-      if (latest === undefined) throw new Error(`config '${name}' has no versions`);
+      // The version the head names, not "the newest row": the two reads are separate statements,
+      // and a writer may append between them.
+      const latest = await this.prisma.configVersion.findUnique({
+        where: { configName_version: { configName: name, version: row.latestVersion } },
+      });
+      // Purged between the two reads: as if the first read had come a moment later.
+      if (latest === null) return null;
       return { head: toHead(row), latest: toVersion(latest) };
     });
   }
@@ -280,19 +321,23 @@ export class PrismaRegistryStore implements RegistryStore {
         take: query.limit,
       });
       if (heads.length === 0) return [];
-      // A few queries for all the latest versions of the page, not one per config. Chunked: an OR
-      // of a whole 1000-config page exceeds SQLite's expression depth limit (1000).
-      const chunks: Array<typeof heads> = [];
-      for (let i = 0; i < heads.length; i += LATEST_VERSIONS_PER_QUERY) chunks.push(heads.slice(i, i + LATEST_VERSIONS_PER_QUERY));
-      const versions = await Promise.all(
-        chunks.map((chunk) =>
-          this.prisma.configVersion.findMany({
-            where: { OR: chunk.map((h) => ({ configName: h.name, version: h.latestVersion })) },
-          }),
-        ),
-      );
-      const byName = new Map(versions.flat().map((v) => [v.configName, v]));
-      return heads.map((h) => ({ head: toHead(h), latest: toVersion(byName.get(h.name)!) }));
+      // The latest versions of the page in a few queries (no N+1), in batches: each pair is two
+      // bound parameters, and Prisma caps a SQLite statement at 999.
+      const versions: VersionRow[] = [];
+      for (let i = 0; i < heads.length; i += LATEST_VERSIONS_BATCH) {
+        const batch = heads.slice(i, i + LATEST_VERSIONS_BATCH);
+        versions.push(
+          ...(await this.prisma.configVersion.findMany({
+            where: { OR: batch.map((h) => ({ configName: h.name, version: h.latestVersion })) },
+          })),
+        );
+      }
+      const byName = new Map(versions.map((v) => [v.configName, v]));
+      // A config purged after the heads were read has no version left: it is simply not listed.
+      return heads.flatMap((h) => {
+        const latest = byName.get(h.name);
+        return latest === undefined ? [] : [{ head: toHead(h), latest: toVersion(latest) }];
+      });
     });
   }
 
@@ -301,7 +346,9 @@ export class PrismaRegistryStore implements RegistryStore {
     return this.run(async () => {
       try {
         return await this.prisma.$transaction(async (tx) => {
+          if (!append.holdsWriteLock) await this.waitForExclusiveWriter(tx, version.name);
           const head = await this.moveHead(tx, version.name, expectedLatest, version.createdAt);
+          await this.lockClasses(tx, append.classRefs);
           await tx.configVersion.create({
             data: {
               configName: version.name,
@@ -336,11 +383,13 @@ export class PrismaRegistryStore implements RegistryStore {
     return this.run(async () => {
       try {
         return await this.prisma.$transaction(async (tx) => {
+          await this.waitForExclusiveWriter(tx, name);
           const { count } = await tx.config.updateMany({
             where: { name, latestVersion: change.expectedLatest, deleted: !change.deleted },
             data: { deleted: change.deleted, deletedAt: change.deleted ? change.at : null },
           });
           if (count !== 1) throw new HeadMoved();
+          if (!change.deleted) await this.lockClasses(tx, change.classRefs);
           // Class references are kept for live configs only: a deleted config blocks nothing.
           await tx.configClassRef.deleteMany({ where: { configName: name } });
           if (!change.deleted) await this.insertRefs(tx, name, change.classRefs);
@@ -358,6 +407,27 @@ export class PrismaRegistryStore implements RegistryStore {
       const { count } = await this.prisma.config.deleteMany({ where: { name } });
       return count > 0;
     });
+  }
+
+  /**
+   * PostgreSQL: holds the config's advisory lock exclusively while `work` runs, in a transaction
+   * of its own that only holds the lock (work uses other connections). Every append takes the
+   * same lock shared, so it waits for the exclusive writer instead of overtaking it. SQLite has
+   * one process (whose writes ConfigsService already queues) and one writer at a time: nothing
+   * to do.
+   */
+  writeExclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
+    if (this.kind !== 'postgresql') return work();
+    return this.run(() =>
+      this.prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CONFIG_WRITE_LOCK}::int4, hashtext(${name}))`;
+          return work();
+        },
+        // Work is a few statements, each bounded by the statement timeout.
+        { maxWait: 5_000, timeout: 30_000 },
+      ),
+    );
   }
 
   ping(): Promise<void> {
@@ -445,6 +515,12 @@ export class PrismaRegistryStore implements RegistryStore {
     });
   }
 
+  /** Waits (PostgreSQL) while another process holds the config's write lock; see writeExclusively. */
+  private async waitForExclusiveWriter(tx: Tx, name: string): Promise<void> {
+    if (this.kind !== 'postgresql') return;
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${CONFIG_WRITE_LOCK}::int4, hashtext(${name}))`;
+  }
+
   /** Compare-and-set on the head row: the one point where racing writers are serialised. */
   private async moveHead(tx: Tx, name: string, expectedLatest: number, at: Date): Promise<ConfigRow> {
     if (expectedLatest === 0) {
@@ -459,6 +535,32 @@ export class PrismaRegistryStore implements RegistryStore {
     return tx.config.findUniqueOrThrow({ where: { name } });
   }
 
+  /**
+   * Re-checks, inside the writing transaction, what the registry validated before it: every class
+   * the version names is registered, and every quantized one still has fromObserved. On
+   * PostgreSQL the rows are share-locked until commit, so a concurrent class update or delete
+   * waits for this write (and then sees its references) or this write waits for it (and then
+   * sees its result); without the lock a fromObserved change and a write could each miss the
+   * other. SQLite runs one write transaction at a time, so reading is enough there.
+   */
+  private async lockClasses(tx: Tx, refs: ClassRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const ids = [...new Set(refs.map((r) => r.classId))].sort();
+    const rows =
+      this.kind === 'postgresql'
+        ? await tx.$queryRaw<Array<{ id: string; from_observed: boolean }>>`
+            SELECT id, from_observed FROM module_class WHERE id = ANY(${ids}) ORDER BY id FOR SHARE`
+        : (await tx.moduleClass.findMany({ where: { id: { in: ids } }, select: { id: true, fromObserved: true } })).map((r) => ({
+            id: r.id,
+            from_observed: r.fromObserved,
+          }));
+    const fromObserved = new Map(rows.map((r) => [r.id, r.from_observed]));
+    for (const ref of refs) {
+      const current = fromObserved.get(ref.classId);
+      if (current === undefined || (ref.asQuantized && !current)) throw new ClassesChanged();
+    }
+  }
+
   private async insertRefs(tx: Tx, name: string, refs: ClassRef[]): Promise<void> {
     if (refs.length === 0) return;
     await tx.configClassRef.createMany({
@@ -468,7 +570,7 @@ export class PrismaRegistryStore implements RegistryStore {
 
   private appendFailure(error: unknown): AppendOutcome {
     if (error instanceof HeadMoved || errorCode(error) === 'P2002') return { ok: false, reason: 'conflict' };
-    if (errorCode(error) === 'P2003') return { ok: false, reason: 'missing-class' };
+    if (error instanceof ClassesChanged || errorCode(error) === 'P2003') return { ok: false, reason: 'missing-class' };
     throw error;
   }
 }

@@ -163,7 +163,7 @@ async function everyRead(app: FastifyInstance): Promise<string[]> {
 
 async function appOn(url: string): Promise<{ app: FastifyInstance; database: Database }> {
   const database = await openDatabase(url);
-  const app = await buildApp({ registry: await createRegistry(new PrismaRegistryStore(database.prisma)) });
+  const app = await buildApp({ registry: await createRegistry(new PrismaRegistryStore(database.prisma, database.kind)) });
   await app.ready();
   return { app, database };
 }

@@ -39,7 +39,7 @@ export async function startService(kind: DatabaseKind, options: ServiceOptions =
 export async function startReplica(url: string, options: ServiceOptions = {}): Promise<TestService> {
   const { registry: registryOptions, ...appOptions } = options;
   const database = await openDatabase(url);
-  const registry = await createRegistry(new PrismaRegistryStore(database.prisma), undefined, registryOptions);
+  const registry = await createRegistry(new PrismaRegistryStore(database.prisma, database.kind), undefined, registryOptions);
   const app = await buildApp({ registry, ...appOptions });
   await app.ready();
   const service: TestService = {
