@@ -153,14 +153,28 @@ const SQLITE_HISTORY_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
 )`;
 
+async function setWalMode(db: Sqlite.Database): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    }
+  }
+}
+
 async function applySqlite(url: string, migrations: Migration[], log: (msg: string) => void): Promise<string[]> {
   const file = sqliteFilePath(url);
   mkdirSync(dirname(file), { recursive: true });
   const db = new Sqlite(file, { timeout: SQLITE_MIGRATION_LOCK_TIMEOUT_MS });
   const appliedNow: string[] = [];
   try {
-    // WAL is a property of the file: set once here, it holds for every later connection.
-    db.pragma('journal_mode = WAL');
+    // WAL is a property of the file: set once here, it holds for every later connection. Switching
+    // it can fail with SQLITE_BUSY at once (without the busy handler) while another process opens
+    // the same new file, as replicas starting together do: retry for a while.
+    await setWalMode(db);
     db.pragma('synchronous = FULL');
     // Off on this connection only, as SQLite's documented procedure for schema changes requires:
     // Prisma's SQLite migrations rebuild tables (create new, copy, drop old, rename), and with
