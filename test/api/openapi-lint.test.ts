@@ -7,20 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { startService } from '../support/app.js';
+import { exitOf } from '../support/exit-of.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
 const spectral = join(root, 'node_modules/.bin/spectral');
-
-async function exitOf(promise: Promise<{ stdout: string; stderr: string }>) {
-  try {
-    const { stdout, stderr } = await promise;
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
 
 describe('OpenAPI lint', () => {
   it('the served document has no Spectral error or warning (npm run lint:openapi, from source)', async () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type TestService } from '../support/app.js';
 import { BACKENDS } from '../support/databases.js';
 import { ContractChecker, fetchDocument, type ObservedResponse } from '../support/openapi-contract.js';
+import { exitOf } from '../support/exit-of.js';
 
 const run = promisify(execFile);
 const here = import.meta.dirname;
@@ -18,16 +19,6 @@ const root = join(here, '..', '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 const generatedDir = join(here, 'generated');
 const generatedTypes = join(generatedDir, 'registry-api.ts');
-
-async function exitOf(promise: Promise<{ stdout: string; stderr: string }>) {
-  try {
-    const { stdout, stderr } = await promise;
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
 
 /** openapi-typescript, the CLI a user runs, on a URL or a file. */
 async function generate(source: string, output: string): Promise<void> {
