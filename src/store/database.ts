@@ -4,11 +4,13 @@
 // Two clients are generated from the one schema (a client generated for `sqlite` refuses the pg
 // adapter, see scripts/prisma-generate.mjs); they have the same models and API, so the app is typed
 // against the SQLite one and the PostgreSQL one is cast to it.
+//
+// A process uses one kind of database, so only that kind's client, adapter and driver are
+// imported, when the database is opened: the other side (pg and its adapter, or better-sqlite3's
+// native module) would be some 10 MB of resident memory that is never used.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import type {
   IsolationLevel,
   SqlDriverAdapter,
@@ -16,8 +18,7 @@ import type {
   SqlQuery,
   Transaction,
 } from '@prisma/driver-adapter-utils';
-import { PrismaClient as PostgresPrismaClient } from '../generated/pg/client.js';
-import { PrismaClient } from '../generated/sqlite/client.js';
+import type { PrismaClient } from '../generated/sqlite/client.js';
 import { applyMigrations } from './migrate.js';
 
 export type { PrismaClient };
@@ -156,7 +157,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   if (options.migrate ?? true) {
     await applyMigrations(kind, url, log);
   }
-  const prisma = kind === 'sqlite' ? sqliteClient(url) : postgresClient(url, options.poolSize ?? 10, log);
+  const prisma = kind === 'sqlite' ? await sqliteClient(url) : await postgresClient(url, options.poolSize ?? 10, log);
   const database: Database = {
     kind,
     prisma,
@@ -178,7 +179,11 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   return database;
 }
 
-function sqliteClient(url: string): PrismaClient {
+async function sqliteClient(url: string): Promise<PrismaClient> {
+  const [{ PrismaBetterSqlite3 }, { PrismaClient }] = await Promise.all([
+    import('@prisma/adapter-better-sqlite3'),
+    import('../generated/sqlite/client.js'),
+  ]);
   const file = sqliteFilePath(url);
   mkdirSync(dirname(file), { recursive: true });
   const adapter = sqliteConnections(
@@ -188,7 +193,11 @@ function sqliteClient(url: string): PrismaClient {
   return new PrismaClient({ adapter });
 }
 
-function postgresClient(url: string, poolSize: number, log: (msg: string) => void): PrismaClient {
+async function postgresClient(url: string, poolSize: number, log: (msg: string) => void): Promise<PrismaClient> {
+  const [{ PrismaPg }, { PrismaClient: PostgresPrismaClient }] = await Promise.all([
+    import('@prisma/adapter-pg'),
+    import('../generated/pg/client.js'),
+  ]);
   const adapter = new PrismaPg(
     {
       connectionString: url,

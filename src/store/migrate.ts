@@ -16,8 +16,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Sqlite from 'better-sqlite3';
-import pg from 'pg';
+// The drivers are imported by the function that uses them: a process migrates one kind of
+// database, and the other driver would only take memory (see database.ts).
+import type Sqlite from 'better-sqlite3';
 import { POSTGRES_CONNECT_TIMEOUT_MS, sqliteFilePath, type DatabaseKind } from './database.js';
 
 /** The lock id Prisma Migrate takes on PostgreSQL (see prisma-engines, `advisory_lock`). */
@@ -168,6 +169,7 @@ async function setWalMode(db: Sqlite.Database): Promise<void> {
 async function applySqlite(url: string, migrations: Migration[], log: (msg: string) => void): Promise<string[]> {
   const file = sqliteFilePath(url);
   mkdirSync(dirname(file), { recursive: true });
+  const { default: Sqlite } = await import('better-sqlite3');
   const db = new Sqlite(file, { timeout: SQLITE_MIGRATION_LOCK_TIMEOUT_MS });
   const appliedNow: string[] = [];
   try {
@@ -250,6 +252,7 @@ const POSTGRES_HISTORY_TABLE = `CREATE TABLE IF NOT EXISTS _prisma_migrations (
 )`;
 
 async function applyPostgres(url: string, migrations: Migration[], log: (msg: string) => void): Promise<string[]> {
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS });
   // An 'error' event without a listener would crash the process; the failing query reports it.
   client.on('error', () => {});
