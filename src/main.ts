@@ -15,7 +15,7 @@ import { loggerOptions } from './http/logging.js';
 import { createRegistry } from './registry/registry.js';
 import { loadSettings, SettingsError, type Settings } from './settings.js';
 import { hidePassword, openDatabase, redactDatabaseUrl, type Database } from './store/database.js';
-import { PrismaRegistryStore } from './store/prisma-registry-store.js';
+import { registryStore } from './store/prisma-registry-store.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
   const adminToken = settings.REGISTRY_ADMIN_TOKEN;
   const registry = await createRegistry(
-    new PrismaRegistryStore(database.prisma, database.kind),
+    registryStore(database),
     undefined,
     adminToken === undefined ? {} : { adminToken },
   );

@@ -6,7 +6,21 @@ import type { ConfigRecord, ModuleClassRecord, VersionRecord } from '../registry
  * re-serialised: the stored text *is* the client's key order (byte for byte on every backend),
  * and splicing it avoids a parse/stringify per read on the hottest path.
  */
-export function configBody(record: ConfigRecord, options: { warnings?: string[]; showDeleted?: boolean } = {}): string {
+export function configBody(record: ConfigRecord, options?: { warnings?: string[]; showDeleted?: boolean }): string {
+  if (options !== undefined) return renderConfig(record, options);
+  // Records are immutable, and the store hands out the same object while it is current
+  // (caching-store.ts): its body is rendered once.
+  let body = rendered.get(record);
+  if (body === undefined) {
+    body = renderConfig(record, {});
+    rendered.set(record, body);
+  }
+  return body;
+}
+
+const rendered = new WeakMap<ConfigRecord, string>();
+
+function renderConfig(record: ConfigRecord, options: { warnings?: string[]; showDeleted?: boolean }): string {
   const { head, latest } = record;
   let body =
     `{"name":${JSON.stringify(head.name)},"version":${latest.version}` +

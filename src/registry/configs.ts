@@ -302,7 +302,6 @@ export class ConfigsService {
     const references = classReferences(config);
     const known = await this.store.getModuleClasses([...new Set(references.map((r) => r.id))]);
     const problems: FieldProblem[] = [];
-    const refs = new Map<string, boolean>();
     for (const ref of references) {
       const record = known.get(ref.id);
       if (record === undefined) {
@@ -315,12 +314,11 @@ export class ConfigsService {
           detail: `'${ref.id}' is not registered with fromObserved: true, so convert_fx could not call ${ref.id}.from_observed()`,
         });
       }
-      refs.set(ref.id, (refs.get(ref.id) ?? false) || ref.role === 'quantized');
     }
     if (problems.length > 0) {
       throw new InvalidError('The config references module classes that cannot be used.', problems);
     }
-    return [...refs].map(([classId, asQuantized]) => ({ classId, asQuantized }));
+    return refsOf(references);
   }
 
   private write(
@@ -381,6 +379,13 @@ export class ConfigsService {
       return { record: current, outcome: 'unchanged', warnings };
     }
     const classRefs = await this.validateClasses(content.config);
+    const changed =
+      current === null
+        ? { labels: true, classRefs: true }
+        : {
+            labels: !sameLabels(current.latest.labels, content.labels),
+            classRefs: !sameClassRefs(refsOf(classReferences(parseStored(current.latest))), classRefs),
+          };
     const at = this.now();
     const version: VersionRecord = {
       name,
@@ -396,6 +401,7 @@ export class ConfigsService {
       expectedLatest: current?.head.latestVersion ?? 0,
       version,
       classRefs,
+      changed,
       holdsWriteLock,
     });
     if (outcome.ok) {
@@ -432,6 +438,19 @@ function sameContent(latest: VersionRecord, configJson: string, content: ConfigC
     latest.description === content.description &&
     sameLabels(latest.labels, content.labels)
   );
+}
+
+/** The rows a version's class references become: one per class, quantized if it is one anywhere. */
+function refsOf(references: ReturnType<typeof classReferences>): ClassRef[] {
+  const refs = new Map<string, boolean>();
+  for (const ref of references) refs.set(ref.id, (refs.get(ref.id) ?? false) || ref.role === 'quantized');
+  return [...refs].map(([classId, asQuantized]) => ({ classId, asQuantized }));
+}
+
+function sameClassRefs(a: ClassRef[], b: ClassRef[]): boolean {
+  if (a.length !== b.length) return false;
+  const quantized = new Map(a.map((r) => [r.classId, r.asQuantized]));
+  return b.every((r) => quantized.get(r.classId) === r.asQuantized);
 }
 
 /** Labels are a set of key/value pairs: their order carries no meaning. */

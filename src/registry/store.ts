@@ -51,6 +51,12 @@ export interface AppendVersion {
   expectedLatest: number;
   version: VersionRecord;
   classRefs: ClassRef[];
+  /**
+   * Whether the labels and the class references differ from those of version `expectedLatest`
+   * (always true for a new config): unchanged ones keep their rows, which the compare-and-set on
+   * the head proves current.
+   */
+  changed: { labels: boolean; classRefs: boolean };
   /** The caller runs inside writeExclusively for this config. */
   holdsWriteLock?: boolean;
 }
@@ -93,6 +99,13 @@ export interface RegistryCounts {
 }
 
 export interface RegistryStore {
+  /**
+   * A value that changes whenever another process commits to the database, read without a query;
+   * undefined when the backend cannot tell (then every read must go to the database). This
+   * process's own writes all go through this store and do not change it.
+   */
+  commitStamp(): number | undefined;
+
   /** The HMAC key for page tokens, created once by a migration and shared by every replica. */
   pageTokenKey(): Promise<string>;
 

@@ -11,6 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type Sqlite from 'better-sqlite3';
 import type {
   IsolationLevel,
   SqlDriverAdapter,
@@ -19,6 +20,7 @@ import type {
   Transaction,
 } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/sqlite/client.js';
+import { DriverSql } from './driver-sql.js';
 import { applyMigrations } from './migrate.js';
 
 export type { PrismaClient };
@@ -28,6 +30,14 @@ export type DatabaseKind = 'sqlite' | 'postgresql';
 export interface Database {
   readonly kind: DatabaseKind;
   readonly prisma: PrismaClient;
+  /** The hot statements, on the driver adapter the Prisma client runs on (see driver-sql.ts). */
+  readonly sql: DriverSql;
+  /**
+   * A value that changes whenever another connection commits to the database, read without a
+   * query; undefined when that cannot be told now (PostgreSQL; SQLite inside a transaction).
+   * See SerialConnection.commitStamp.
+   */
+  commitStamp(): number | undefined;
   /** Resolves when the database answers a trivial query; for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -157,10 +167,24 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   if (options.migrate ?? true) {
     await applyMigrations(kind, url, log);
   }
-  const prisma = kind === 'sqlite' ? await sqliteClient(url) : await postgresClient(url, options.poolSize ?? 10, log);
+  // The adapter connection Prisma opens (lazily, and again after a $disconnect), for DriverSql.
+  let connection: SqlDriverAdapter | undefined;
+  const connected = (opened: SqlDriverAdapter) => {
+    connection = opened;
+  };
+  const prisma =
+    kind === 'sqlite'
+      ? await sqliteClient(url, connected)
+      : await postgresClient(url, options.poolSize ?? 10, log, connected);
+  const adapter = (): SqlDriverAdapter => {
+    if (connection === undefined) throw new Error('The database is not connected.');
+    return connection;
+  };
   const database: Database = {
     kind,
     prisma,
+    sql: new DriverSql(adapter, kind),
+    commitStamp: () => (connection instanceof SerialConnection ? connection.commitStamp() : undefined),
     async ping() {
       await prisma.$queryRawUnsafe('SELECT 1');
     },
@@ -179,7 +203,9 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   return database;
 }
 
-async function sqliteClient(url: string): Promise<PrismaClient> {
+type Connected = (connection: SqlDriverAdapter) => void;
+
+async function sqliteClient(url: string, connected: Connected): Promise<PrismaClient> {
   const [{ PrismaBetterSqlite3 }, { PrismaClient }] = await Promise.all([
     import('@prisma/adapter-better-sqlite3'),
     import('../generated/sqlite/client.js'),
@@ -189,16 +215,22 @@ async function sqliteClient(url: string): Promise<PrismaClient> {
   const adapter = sqliteConnections(
     new PrismaBetterSqlite3({ url: file, timeout: SQLITE_BUSY_TIMEOUT_MS }),
     SQLITE_PRAGMAS.map(([name, value]) => `PRAGMA ${name} = ${value};`).join('\n'),
+    connected,
   );
   return new PrismaClient({ adapter });
 }
 
-async function postgresClient(url: string, poolSize: number, log: (msg: string) => void): Promise<PrismaClient> {
+async function postgresClient(
+  url: string,
+  poolSize: number,
+  log: (msg: string) => void,
+  connected: Connected,
+): Promise<PrismaClient> {
   const [{ PrismaPg }, { PrismaClient: PostgresPrismaClient }] = await Promise.all([
     import('@prisma/adapter-pg'),
     import('../generated/pg/client.js'),
   ]);
-  const adapter = new PrismaPg(
+  const factory = new PrismaPg(
     {
       connectionString: url,
       max: poolSize,
@@ -210,6 +242,15 @@ async function postgresClient(url: string, poolSize: number, log: (msg: string) 
     },
     { onPoolError: (error) => log(`PostgreSQL pool error: ${error.message}`) },
   );
+  const adapter: SqlDriverAdapterFactory = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    async connect() {
+      const connection = await factory.connect();
+      connected(connection);
+      return connection;
+    },
+  };
   return new PostgresPrismaClient({ adapter }) as unknown as PrismaClient;
 }
 
@@ -220,7 +261,7 @@ async function postgresClient(url: string, poolSize: number, log: (msg: string) 
  *   `$connect` could be lost;
  * - is used by one transaction or one statement at a time (see SerialConnection).
  */
-function sqliteConnections(factory: SqlDriverAdapterFactory, script: string): SqlDriverAdapterFactory {
+function sqliteConnections(factory: SqlDriverAdapterFactory, script: string, connected: Connected): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
@@ -232,7 +273,9 @@ function sqliteConnections(factory: SqlDriverAdapterFactory, script: string): Sq
         await connection.dispose().catch(() => {});
         throw error;
       }
-      return new SerialConnection(connection);
+      const serial = new SerialConnection(connection);
+      connected(serial);
+      return serial;
     },
   };
 }
@@ -250,6 +293,8 @@ class SerialConnection implements SqlDriverAdapter {
   readonly provider: SqlDriverAdapter['provider'];
   readonly adapterName: string;
   #tail: Promise<void> = Promise.resolve();
+  #inTransaction = false;
+  readonly #dataVersion: { get(): unknown } | undefined;
 
   constructor(private readonly inner: SqlDriverAdapter) {
     this.provider = inner.provider;
@@ -257,6 +302,22 @@ class SerialConnection implements SqlDriverAdapter {
     if (inner.getConnectionInfo !== undefined) {
       this.getConnectionInfo = inner.getConnectionInfo.bind(inner);
     }
+    // The adapter's better-sqlite3 handle (a public property of the 7.10 adapter). Without it,
+    // commitStamp answers undefined and every read goes to the database.
+    const client = (inner as { client?: Sqlite.Database }).client;
+    this.#dataVersion = client?.prepare('PRAGMA data_version').pluck();
+  }
+
+  /**
+   * SQLite's PRAGMA data_version on this connection: it changes when *another* connection (another
+   * process, the CLI, a replica on the same file) has committed since it was last read, and not
+   * for this connection's own commits, which the caller sees anyway. One synchronous call of a few
+   * microseconds that reads the WAL index, no query of the tables. Undefined while a transaction
+   * is open here: its snapshot would hide other connections' commits.
+   */
+  commitStamp(): number | undefined {
+    if (this.#inTransaction || this.#dataVersion === undefined) return undefined;
+    return Number(this.#dataVersion.get());
   }
 
   getConnectionInfo?: SqlDriverAdapter['getConnectionInfo'];
@@ -302,6 +363,7 @@ class SerialConnection implements SqlDriverAdapter {
       release();
       throw error;
     }
+    this.#inTransaction = true;
     let open = true;
     const end = async (finish: () => Promise<void>) => {
       try {
@@ -309,6 +371,7 @@ class SerialConnection implements SqlDriverAdapter {
       } finally {
         if (open) {
           open = false;
+          this.#inTransaction = false;
           release();
         }
       }

@@ -15,7 +15,19 @@ import type {
   VersionRecord,
 } from '../registry/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
-import type { DatabaseKind } from './database.js';
+import { CachingRegistryStore } from './caching-store.js';
+import type { Database, DatabaseKind } from './database.js';
+import {
+  asBoolean,
+  asDate,
+  asNullableDate,
+  placeholders,
+  statement,
+  type DriverSql,
+  type Row,
+  type SqlRunner,
+  type SqlValue,
+} from './driver-sql.js';
 
 type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
@@ -38,9 +50,6 @@ interface VersionRow {
   createdAt: Date;
   updatedBy: string;
 }
-
-/** Head rows per query when fetching a page's latest versions (2 bound parameters each). */
-const LATEST_VERSIONS_BATCH = 200;
 
 /**
  * The first key of the PostgreSQL advisory locks that order writers of one config (the second is
@@ -150,11 +159,19 @@ function toVersion(row: VersionRow): VersionRecord {
 
 /** The registry's storage port on Prisma, the same code for SQLite and PostgreSQL. */
 export class PrismaRegistryStore implements RegistryStore {
-  constructor(
-    private readonly prisma: PrismaClient,
-    /** Row locks are spelled differently per backend (see lockClasses). */
-    private readonly kind: DatabaseKind,
-  ) {}
+  private readonly prisma: PrismaClient;
+  /** Row locks are spelled differently per backend (see lockClasses). */
+  private readonly kind: DatabaseKind;
+  /** The hot statements: a config read, an append, a page of configs (see driver-sql.ts). */
+  private readonly sql: DriverSql;
+  readonly commitStamp: () => number | undefined;
+
+  constructor(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'>) {
+    this.prisma = database.prisma;
+    this.kind = database.kind;
+    this.sql = database.sql;
+    this.commitStamp = database.commitStamp;
+  }
 
   /** Runs a store operation, turning connection failures into the registry's UnavailableError. */
   private async run<T>(operation: () => Promise<T>): Promise<T> {
@@ -267,17 +284,10 @@ export class PrismaRegistryStore implements RegistryStore {
   }
 
   getConfig(name: string): Promise<ConfigRecord | null> {
+    // One statement: the head and the version it names, from one snapshot.
     return this.run(async () => {
-      const row = await this.prisma.config.findUnique({ where: { name } });
-      if (row === null) return null;
-      // The version the head names, not "the newest row": the two reads are separate statements,
-      // and a writer may append between them.
-      const latest = await this.prisma.configVersion.findUnique({
-        where: { configName_version: { configName: name, version: row.latestVersion } },
-      });
-      // Purged between the two reads: as if the first read had come a moment later.
-      if (latest === null) return null;
-      return { head: toHead(row), latest: toVersion(latest) };
+      const [row] = await this.sql.rows(GET_CONFIG, [name]);
+      return row === undefined ? null : toRecord(row);
     });
   }
 
@@ -310,65 +320,62 @@ export class PrismaRegistryStore implements RegistryStore {
 
   listConfigs(query: ListConfigsQuery): Promise<ConfigRecord[]> {
     return this.run(async () => {
-      const heads = await this.prisma.config.findMany({
-        where: {
-          name: { ...prefixRange(query.prefix), ...(query.after === undefined ? {} : { gt: query.after }) },
-          ...(query.showDeleted ? {} : { deleted: false }),
-          ...(query.usesClass === undefined ? {} : { classRefs: { some: { classId: query.usesClass } } }),
-          AND: query.labels.map((l) => ({ labels: { some: { key: l.key, value: l.value } } })),
-        },
-        orderBy: { name: 'asc' },
-        take: query.limit,
-      });
-      if (heads.length === 0) return [];
-      // The latest versions of the page in a few queries (no N+1), in batches: each pair is two
-      // bound parameters, and Prisma caps a SQLite statement at 999.
-      const versions: VersionRow[] = [];
-      for (let i = 0; i < heads.length; i += LATEST_VERSIONS_BATCH) {
-        const batch = heads.slice(i, i + LATEST_VERSIONS_BATCH);
-        versions.push(
-          ...(await this.prisma.configVersion.findMany({
-            where: { OR: batch.map((h) => ({ configName: h.name, version: h.latestVersion })) },
-          })),
-        );
-      }
-      const byName = new Map(versions.map((v) => [v.configName, v]));
-      // A config purged after the heads were read has no version left: it is simply not listed.
-      return heads.flatMap((h) => {
-        const latest = byName.get(h.name);
-        return latest === undefined ? [] : [{ head: toHead(h), latest: toVersion(latest) }];
-      });
+      const { text, args } = listConfigsStatement(query);
+      return (await this.sql.rows(statement(text), args)).map(toRecord);
     });
   }
 
   appendVersion(append: AppendVersion): Promise<AppendOutcome> {
-    const { version, expectedLatest } = append;
+    const { version, expectedLatest, classRefs, changed } = append;
+    const { name } = version;
     return this.run(async () => {
       try {
-        return await this.prisma.$transaction(async (tx) => {
-          if (!append.holdsWriteLock) await this.waitForExclusiveWriter(tx, version.name);
-          const head = await this.moveHead(tx, version.name, expectedLatest, version.createdAt);
-          await this.lockClasses(tx, append.classRefs);
-          await tx.configVersion.create({
-            data: {
-              configName: version.name,
-              version: version.version,
-              configJson: version.configJson,
-              description: version.description,
-              labelsJson: JSON.stringify(version.labels),
-              contentHash: version.contentHash,
-              createdAt: version.createdAt,
-              updatedBy: version.updatedBy,
-            },
-          });
-          if (expectedLatest > 0) {
-            await tx.configLabel.deleteMany({ where: { configName: version.name } });
-            await tx.configClassRef.deleteMany({ where: { configName: version.name } });
+        return await this.sql.transaction(async (tx) => {
+          if (this.kind === 'postgresql' && !append.holdsWriteLock) {
+            await tx.execute(WAIT_FOR_EXCLUSIVE_WRITER, [CONFIG_WRITE_LOCK, name]);
           }
-          const labels = Object.entries(version.labels).map(([key, value]) => ({ configName: version.name, key, value }));
-          if (labels.length > 0) await tx.configLabel.createMany({ data: labels });
-          await this.insertRefs(tx, version.name, append.classRefs);
-          return { ok: true as const, head: toHead(head) };
+          // Compare-and-set on the head row: the one point where racing writers are serialised.
+          // A concurrent create of the same name fails the INSERT with a unique violation.
+          const [moved] =
+            expectedLatest === 0
+              ? await tx.rows(CREATE_HEAD, [name, version.createdAt, version.createdAt])
+              : await tx.rows(MOVE_HEAD, [expectedLatest + 1, version.createdAt, name, expectedLatest, false]);
+          if (moved === undefined) throw new HeadMoved();
+          if (changed.classRefs) await this.checkClasses(tx, classRefs);
+          await tx.execute(INSERT_VERSION, [
+            name,
+            version.version,
+            version.configJson,
+            version.description,
+            JSON.stringify(version.labels),
+            version.contentHash,
+            version.createdAt,
+            version.updatedBy,
+          ]);
+          const replaced = expectedLatest > 0;
+          if (changed.labels) {
+            if (replaced) await tx.execute(DELETE_LABELS, [name]);
+            const labels = Object.entries(version.labels);
+            if (labels.length > 0) {
+              await tx.execute(
+                statement(`INSERT INTO config_label (config_name, key, value) VALUES ${placeholders(labels.length, '(?, ?, ?)')}`),
+                labels.flatMap(([key, value]) => [name, key, value]),
+              );
+            }
+          }
+          if (changed.classRefs) {
+            if (replaced) await tx.execute(DELETE_CLASS_REFS, [name]);
+            await insertClassRefs(tx, name, classRefs);
+          }
+          const head: ConfigHead = {
+            name,
+            latestVersion: expectedLatest + 1,
+            deleted: false,
+            deletedAt: null,
+            createdAt: asDate(moved.created_at),
+            updatedAt: version.createdAt,
+          };
+          return { ok: true as const, head };
         });
       } catch (error) {
         return this.appendFailure(error);
@@ -521,20 +528,6 @@ export class PrismaRegistryStore implements RegistryStore {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${CONFIG_WRITE_LOCK}::int4, hashtext(${name}))`;
   }
 
-  /** Compare-and-set on the head row: the one point where racing writers are serialised. */
-  private async moveHead(tx: Tx, name: string, expectedLatest: number, at: Date): Promise<ConfigRow> {
-    if (expectedLatest === 0) {
-      // A concurrent create of the same name fails here with a unique violation (P2002).
-      return tx.config.create({ data: { name, latestVersion: 1, createdAt: at, updatedAt: at } });
-    }
-    const { count } = await tx.config.updateMany({
-      where: { name, latestVersion: expectedLatest, deleted: false },
-      data: { latestVersion: expectedLatest + 1, updatedAt: at },
-    });
-    if (count !== 1) throw new HeadMoved();
-    return tx.config.findUniqueOrThrow({ where: { name } });
-  }
-
   /**
    * Re-checks, inside the writing transaction, what the registry validated before it: every class
    * the version names is registered, and every quantized one still has fromObserved. On
@@ -554,11 +547,20 @@ export class PrismaRegistryStore implements RegistryStore {
             id: r.id,
             from_observed: r.fromObserved,
           }));
-    const fromObserved = new Map(rows.map((r) => [r.id, r.from_observed]));
-    for (const ref of refs) {
-      const current = fromObserved.get(ref.classId);
-      if (current === undefined || (ref.asQuantized && !current)) throw new ClassesChanged();
-    }
+    assertClassesUsable(refs, new Map(rows.map((r) => [r.id, r.from_observed])));
+  }
+
+  /** lockClasses for an append on the driver (see there). */
+  private async checkClasses(tx: SqlRunner, refs: ClassRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const ids = [...new Set(refs.map((r) => r.classId))].sort();
+    const rows = await tx.rows(
+      this.kind === 'postgresql'
+        ? LOCK_CLASSES_PG
+        : statement(`SELECT id, from_observed FROM module_class WHERE id IN (${placeholders(ids.length)})`),
+      this.kind === 'postgresql' ? [ids] : ids,
+    );
+    assertClassesUsable(refs, new Map(rows.map((r) => [String(r.id), asBoolean(r.from_observed)])));
   }
 
   private async insertRefs(tx: Tx, name: string, refs: ClassRef[]): Promise<void> {
@@ -569,8 +571,138 @@ export class PrismaRegistryStore implements RegistryStore {
   }
 
   private appendFailure(error: unknown): AppendOutcome {
-    if (error instanceof HeadMoved || errorCode(error) === 'P2002') return { ok: false, reason: 'conflict' };
-    if (error instanceof ClassesChanged || errorCode(error) === 'P2003') return { ok: false, reason: 'missing-class' };
+    const kind = adapterErrorKind(error);
+    if (error instanceof HeadMoved || errorCode(error) === 'P2002' || kind === 'UniqueConstraintViolation') {
+      return { ok: false, reason: 'conflict' };
+    }
+    if (error instanceof ClassesChanged || errorCode(error) === 'P2003' || kind === 'ForeignKeyConstraintViolation') {
+      return { ok: false, reason: 'missing-class' };
+    }
     throw error;
   }
+}
+
+/** The kind of a driver adapter error (DriverAdapterError keeps it in `cause`), for DriverSql statements. */
+function adapterErrorKind(error: unknown): string | undefined {
+  const kind = (error as { cause?: { kind?: unknown } } | null)?.cause?.kind;
+  return typeof kind === 'string' ? kind : undefined;
+}
+
+/** Every class the version names is registered, and every quantized one has fromObserved. */
+function assertClassesUsable(refs: ClassRef[], fromObserved: Map<string, boolean>): void {
+  for (const ref of refs) {
+    const current = fromObserved.get(ref.classId);
+    if (current === undefined || (ref.asQuantized && !current)) throw new ClassesChanged();
+  }
+}
+
+function insertClassRefs(tx: SqlRunner, name: string, refs: ClassRef[]): Promise<number> | undefined {
+  if (refs.length === 0) return undefined;
+  return tx.execute(
+    statement(`INSERT INTO config_class_ref (config_name, class_id, as_quantized) VALUES ${placeholders(refs.length, '(?, ?, ?)')}`),
+    refs.flatMap((r) => [name, r.classId, r.asQuantized]),
+  );
+}
+
+// The driver statements. Texts are constants, or built from constant fragments and placeholder
+// counts (listConfigsStatement): request values are always bound.
+
+const WAIT_FOR_EXCLUSIVE_WRITER = statement('SELECT pg_advisory_xact_lock_shared(?::int4, hashtext(?))');
+const LOCK_CLASSES_PG = statement('SELECT id, from_observed FROM module_class WHERE id = ANY(?) ORDER BY id FOR SHARE');
+const CREATE_HEAD = statement(
+  'INSERT INTO config (name, latest_version, deleted, created_at, updated_at) VALUES (?, 1, false, ?, ?) RETURNING created_at',
+);
+const MOVE_HEAD = statement(
+  'UPDATE config SET latest_version = ?, updated_at = ? WHERE name = ? AND latest_version = ? AND deleted = ? RETURNING created_at',
+);
+const INSERT_VERSION = statement(
+  'INSERT INTO config_version (config_name, version, config_json, description, labels_json, content_hash, created_at, updated_by) ' +
+    'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+);
+const DELETE_LABELS = statement('DELETE FROM config_label WHERE config_name = ?');
+const DELETE_CLASS_REFS = statement('DELETE FROM config_class_ref WHERE config_name = ?');
+
+/** A head with the version it names, as GET_CONFIG and listConfigsStatement select them. */
+const RECORD_COLUMNS =
+  'c.name, c.latest_version, c.deleted, c.deleted_at, c.created_at, c.updated_at, ' +
+  'v.config_json, v.description, v.labels_json, v.content_hash, v.created_at AS version_created_at, v.updated_by';
+const WITH_LATEST = 'JOIN config_version v ON v.config_name = c.name AND v.version = c.latest_version';
+
+const GET_CONFIG = statement(`SELECT ${RECORD_COLUMNS} FROM config c ${WITH_LATEST} WHERE c.name = ?`);
+
+function toRecord(row: Row): ConfigRecord {
+  const name = String(row.name);
+  const version = Number(row.latest_version);
+  return {
+    head: {
+      name,
+      latestVersion: version,
+      deleted: asBoolean(row.deleted),
+      deletedAt: asNullableDate(row.deleted_at),
+      createdAt: asDate(row.created_at),
+      updatedAt: asDate(row.updated_at),
+    },
+    latest: {
+      name,
+      version,
+      configJson: String(row.config_json),
+      description: String(row.description),
+      labels: JSON.parse(String(row.labels_json)) as Record<string, string>,
+      contentHash: String(row.content_hash),
+      createdAt: asDate(row.version_created_at),
+      updatedBy: String(row.updated_by),
+    },
+  };
+}
+
+/**
+ * A page of configs in name order, after the cursor. The page is walked along an index that
+ * already holds the filter: a `usesClass` page along config_class_ref(class_id, config_name), a
+ * label page along config_label(key, value, config_name), otherwise the config primary key; the
+ * other filters are EXISTS probes. Either way a deep page costs what the first page costs.
+ */
+export function listConfigsStatement(query: ListConfigsQuery): { text: string; args: SqlValue[] } {
+  const where: string[] = [];
+  const args: SqlValue[] = [];
+  let from = 'config c';
+  let key = 'c.name';
+  const labels = [...query.labels];
+  if (query.usesClass !== undefined) {
+    from = 'config_class_ref r JOIN config c ON c.name = r.config_name';
+    key = 'r.config_name';
+    where.push('r.class_id = ?');
+    args.push(query.usesClass);
+  } else if (labels.length > 0) {
+    const first = labels.shift()!;
+    from = 'config_label l JOIN config c ON c.name = l.config_name';
+    key = 'l.config_name';
+    where.push('l.key = ? AND l.value = ?');
+    args.push(first.key, first.value);
+  }
+  if (query.prefix !== undefined) {
+    where.push(`${key} >= ? AND ${key} < ?`);
+    args.push(query.prefix, `${query.prefix}\u007f`);
+  }
+  if (query.after !== undefined) {
+    where.push(`${key} > ?`);
+    args.push(query.after);
+  }
+  if (!query.showDeleted) {
+    where.push('c.deleted = ?');
+    args.push(false);
+  }
+  for (const label of labels) {
+    where.push('EXISTS (SELECT 1 FROM config_label x WHERE x.config_name = c.name AND x.key = ? AND x.value = ?)');
+    args.push(label.key, label.value);
+  }
+  args.push(query.limit);
+  const text =
+    `SELECT ${RECORD_COLUMNS} FROM ${from} ${WITH_LATEST}` +
+    `${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${key} LIMIT ?`;
+  return { text, args };
+}
+
+/** The store the service runs on: Prisma, with the cache of current reads in front (caching-store.ts). */
+export function registryStore(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'>): RegistryStore {
+  return new CachingRegistryStore(new PrismaRegistryStore(database));
 }

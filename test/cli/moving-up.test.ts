@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import { openDatabase, type Database, type DatabaseKind } from '../../src/store/database.js';
-import { PrismaRegistryStore } from '../../src/store/prisma-registry-store.js';
+import { registryStore } from '../../src/store/prisma-registry-store.js';
 import { registerClasses, startService, type TestService } from '../support/app.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/databases.js';
 import { ROOT } from '../support/service-process.js';
@@ -163,7 +163,7 @@ async function everyRead(app: FastifyInstance): Promise<string[]> {
 
 async function appOn(url: string): Promise<{ app: FastifyInstance; database: Database }> {
   const database = await openDatabase(url);
-  const app = await buildApp({ registry: await createRegistry(new PrismaRegistryStore(database.prisma, database.kind)) });
+  const app = await buildApp({ registry: await createRegistry(registryStore(database)) });
   await app.ready();
   return { app, database };
 }

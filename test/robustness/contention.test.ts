@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import { openDatabase } from '../../src/store/database.js';
-import { PrismaRegistryStore } from '../../src/store/prisma-registry-store.js';
+import { registryStore } from '../../src/store/prisma-registry-store.js';
 import { startService, type TestService } from '../support/app.js';
 import { BACKENDS } from '../support/databases.js';
 import { openDumper, type DatabaseDumper } from '../support/db-dump.js';
@@ -136,7 +136,7 @@ describe.each(BACKENDS)('contention on %s', (kind) => {
     async () => {
       // A second replica: its own process state (write queue, pool), the same database.
       const database = await openDatabase(svc.url, { migrate: false });
-      const replica = await buildApp({ registry: await createRegistry(new PrismaRegistryStore(database.prisma, database.kind)) });
+      const replica = await buildApp({ registry: await createRegistry(registryStore(database)) });
       const bases = [base, await replica.listen({ port: 0, host: '127.0.0.1' })];
       try {
         expect((await call(base, 'PUT', '/v1/configs/replicated', { body: { config: {} } })).status).toBe(201);

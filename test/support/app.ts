@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { createRegistry, type RegistryOptions } from '../../src/registry/registry.js';
 import { openDatabase, type Database, type DatabaseKind } from '../../src/store/database.js';
-import { PrismaRegistryStore } from '../../src/store/prisma-registry-store.js';
+import { registryStore } from '../../src/store/prisma-registry-store.js';
 import { createTestDatabase } from './databases.js';
 
 export interface TestService {
@@ -39,7 +39,7 @@ export async function startService(kind: DatabaseKind, options: ServiceOptions =
 export async function startReplica(url: string, options: ServiceOptions = {}): Promise<TestService> {
   const { registry: registryOptions, ...appOptions } = options;
   const database = await openDatabase(url);
-  const registry = await createRegistry(new PrismaRegistryStore(database.prisma, database.kind), undefined, registryOptions);
+  const registry = await createRegistry(registryStore(database), undefined, registryOptions);
   const app = await buildApp({ registry, ...appOptions });
   await app.ready();
   const service: TestService = {
