@@ -11,6 +11,7 @@ import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { answerClientError, frameworkProblem, problem, registerProblemHandlers, sendProblem } from './problem.js';
 import { registerJsonBodyParser } from './json-body.js';
+import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { configRoutes } from './routes/configs.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
@@ -61,6 +62,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       : { loggerInstance: options.loggerInstance }),
     bodyLimit: BODY_LIMIT,
     genReqId: requestId,
+    childLoggerFactory: lazyChildLoggerFactory(),
     // Class ids are up to 255 characters; the default (100) would answer long ones with 404.
     routerOptions: { maxParamLength: 512 },
     // src/http/graceful-close.ts answers requests that arrive while closing.
@@ -86,7 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // the rate limiter attaches its hook to routes added after it; authorization runs in preParsing.
   registerAuth(app, { tokens: registry.tokens, anonymousRead: options.anonymousRead ?? false });
   registerRequestLogging(app);
-  await registerSecurityHeaders(app);
+  registerSecurityHeaders(app);
   await registerCors(app, { origins: options.corsOrigins ?? [] });
   await registerRateLimit(app, { max: options.rateLimitMax ?? 0 });
   const metrics = registerMetrics(app, registry.store);
@@ -95,18 +97,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerJsonBodyParser(app, [...JSON_TYPES]);
 
   // PATCH routes take merge-patch or plain JSON; everything else takes JSON only.
-  app.addHook('preValidation', async (request, reply) => {
-    if (request.body === undefined) return;
+  // Callback style (a reply sent here ends the request without calling done).
+  app.addHook('preValidation', (request, reply, done) => {
+    if (request.body === undefined) return done();
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type === 'application/merge-patch+json' && request.method !== 'PATCH') {
-      return sendProblem(
+      sendProblem(
         reply,
         problem(request, 415, `${request.method} takes application/json; application/merge-patch+json is for PATCH.`),
       );
+      return;
     }
     if (!JSON_TYPES.has(type)) {
-      return sendProblem(reply, problem(request, 415, `Unsupported content type '${type}'. Send application/json.`));
+      sendProblem(reply, problem(request, 415, `Unsupported content type '${type}'. Send application/json.`));
+      return;
     }
+    done();
   });
 
   await registerOpenApi(app, options.version ?? '0.0.0');

@@ -72,11 +72,9 @@ export function requestId(request: IncomingMessage): string {
 
 /** Echoes the request id on every reply, and logs request headers (credentials redacted) at debug level. */
 export function registerRequestLogging(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
-    request.log.debug({ headers: request.headers }, 'request headers');
-  });
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    return payload;
+    request.log.debug({ headers: request.headers }, 'request headers');
+    done();
   });
 }

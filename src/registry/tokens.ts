@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ANONYMOUS, type Principal, type Role } from './access.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import type { Page, PageTokens } from './page-token.js';
@@ -34,7 +34,7 @@ export const AUTH_STATE_TTL_MS = 1000;
 
 /** Lowercase hex SHA-256 of a secret: what is stored, and what a presented secret is looked up by. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 export interface NewToken {
@@ -72,7 +72,7 @@ export class TokensService {
     options: TokensOptions = {},
   ) {
     this.adminSecretDigest =
-      options.adminSecret === undefined ? undefined : createHash('sha256').update(options.adminSecret, 'utf8').digest();
+      options.adminSecret === undefined ? undefined : hash('sha256', options.adminSecret, 'buffer');
     this.clock = options.clock ?? (() => performance.now());
   }
 
@@ -136,7 +136,7 @@ export class TokensService {
   async authenticate(secret: string): Promise<Principal> {
     if (this.adminSecretDigest !== undefined) {
       // Digests have equal lengths, so the comparison takes the same time whatever was sent.
-      const digest = createHash('sha256').update(secret, 'utf8').digest();
+      const digest = hash('sha256', secret, 'buffer');
       if (timingSafeEqual(digest, this.adminSecretDigest)) {
         return { kind: 'token', name: BOOTSTRAP_ADMIN_NAME, role: 'admin' };
       }

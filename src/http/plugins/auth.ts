@@ -49,35 +49,52 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   // Fastify forbids an object as a shared default; `authenticate` sets it on every request.
   app.decorateRequest('principal');
 
-  async function check(request: FastifyRequest, access: Access): Promise<void> {
-    if (access === 'public') return;
+  /** Throws (401/403) at once, or later from the promise when it must ask whether tokens are required. */
+  function check(request: FastifyRequest, access: Access): Promise<void> | undefined {
+    const { principal } = request;
+    if (access === 'public') return undefined;
+    if (principal.kind !== 'anonymous') {
+      authorize(principal, access, { authRequired: true, anonymousRead });
+      return undefined;
+    }
     // Only anonymous callers need to know whether tokens are required (a cached answer).
-    const authRequired = request.principal.kind === 'anonymous' ? await tokens.authRequired() : true;
-    authorize(request.principal, access, { authRequired, anonymousRead });
+    return tokens.authRequired().then((authRequired) => authorize(principal, access, { authRequired, anonymousRead }));
   }
-  app.decorate('requireAccess', check);
+  app.decorate('requireAccess', async (request: FastifyRequest, access: Access) => check(request, access));
 
   app.addHook('onRoute', (route) => declareAccess(route, anonymousRead));
 
-  app.addHook('onRequest', async function authenticate(request, reply) {
+  // Callback-style hooks: these run on every request, and most of them decide without waiting.
+  app.addHook('onRequest', function authenticate(request, reply, done) {
     request.principal = ANONYMOUS;
     // Public routes (health checks, metrics) never touch the token table.
-    if ((request.routeOptions.config.access ?? 'public') === 'public') return;
+    if ((request.routeOptions.config.access ?? 'public') === 'public') return done();
     const header = request.headers.authorization;
-    if (header === undefined) return;
+    if (header === undefined) return done();
     const bearer = /^Bearer +(\S+) *$/i.exec(header);
-    request.principal =
-      bearer === null
-        ? { kind: 'invalid', reason: 'The Authorization header must be "Bearer <token>".' }
-        : await tokens.authenticate(bearer[1]!);
-    if (request.principal.kind === 'token') {
-      // Every later line of this request (including "request completed") names the caller.
-      request.log = reply.log = request.log.child({ actor: request.principal.name });
+    if (bearer === null) {
+      request.principal = { kind: 'invalid', reason: 'The Authorization header must be "Bearer <token>".' };
+      return done();
     }
+    tokens.authenticate(bearer[1]!).then((principal) => {
+      request.principal = principal;
+      if (principal.kind === 'token') {
+        // Every later line of this request (including "request completed") names the caller.
+        request.log = reply.log = request.log.child({ actor: principal.name });
+      }
+      done();
+    }, done);
   });
 
-  app.addHook('preParsing', async function authorizeRequest(request) {
-    await check(request, request.routeOptions.config.access ?? 'public');
+  app.addHook('preParsing', function authorizeRequest(request, _reply, payload, done) {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = check(request, request.routeOptions.config.access ?? 'public');
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (pending === undefined) return done(null, payload);
+    pending.then(() => done(null, payload), done);
   });
 }
 

@@ -50,15 +50,24 @@ export function registerMetrics(app: FastifyInstance, store: RegistryStore): Met
     registers: [registry],
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // The series of each (method, route, status): prom-client would otherwise hash the label set
+  // twice per request. Bounded: routes and status codes are few.
+  const series = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: one series per route, whatever names are requested.
-    const labels = {
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status_code: String(reply.statusCode),
-    };
-    requests.inc(labels);
-    latency.observe(labels, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let s = series.get(key);
+    if (s === undefined) {
+      const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+      const counter = requests.labels(labels);
+      const histogram = latency.labels(labels);
+      s = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      series.set(key, s);
+    }
+    s.count();
+    s.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   const counts = cachedCounts(store);
