@@ -660,6 +660,9 @@ function toRecord(row: Row): ConfigRecord {
  * already holds the filter: a `usesClass` page along config_class_ref(class_id, config_name), a
  * label page along config_label(key, value, config_name), otherwise the config primary key; the
  * other filters are EXISTS probes. Either way a deep page costs what the first page costs.
+ * CROSS JOIN keeps that table the outer loop: SQLite's planner would otherwise walk the configs
+ * (by the deleted index) and sort, reading every config for one page. PostgreSQL plans it as a
+ * plain join.
  */
 export function listConfigsStatement(query: ListConfigsQuery): { text: string; args: SqlValue[] } {
   const where: string[] = [];
@@ -668,15 +671,15 @@ export function listConfigsStatement(query: ListConfigsQuery): { text: string; a
   let key = 'c.name';
   const labels = [...query.labels];
   if (query.usesClass !== undefined) {
-    from = 'config_class_ref r JOIN config c ON c.name = r.config_name';
+    from = 'config_class_ref r CROSS JOIN config c';
     key = 'r.config_name';
-    where.push('r.class_id = ?');
+    where.push('r.class_id = ?', 'c.name = r.config_name');
     args.push(query.usesClass);
   } else if (labels.length > 0) {
     const first = labels.shift()!;
-    from = 'config_label l JOIN config c ON c.name = l.config_name';
+    from = 'config_label l CROSS JOIN config c';
     key = 'l.config_name';
-    where.push('l.key = ? AND l.value = ?');
+    where.push('l.key = ? AND l.value = ?', 'c.name = l.config_name');
     args.push(first.key, first.value);
   }
   if (query.prefix !== undefined) {
