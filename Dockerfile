@@ -53,4 +53,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # package.json's "start", without npm in between: node is PID 1 and gets SIGTERM itself
 # (graceful shutdown: in-flight requests finish, then exit 0; give it 15 s, see docker-compose.yml).
-CMD ["node", "dist/main.js"]
+# --max-semi-space-size=8: V8's young generation otherwise grows to 32 MB under load and is never
+# given back; 8 MB semi-spaces keep a busy replica ~30 MB smaller (BENCHMARKS.md).
+CMD ["node", "--max-semi-space-size=8", "dist/main.js"]

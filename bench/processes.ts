@@ -1,5 +1,5 @@
-// The processes under load: the product (`node dist/main.js`, production mode, as `npm start`
-// runs it) and the bench-only baseline server. Each is its own process, apart from the harness
+// The processes under load: the product (production mode, with the node flags and entry point of
+// package.json's "start", as `npm start` and the image run it) and the bench-only baseline server. Each is its own process, apart from the harness
 // that drives them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -96,10 +96,18 @@ export interface ServiceOptions {
   nodeFlags?: string[];
 }
 
+/** `npm start`'s command line after `node`: its V8 flags and the entry point. */
+function startArguments(): string[] {
+  const { scripts } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: { start: string } };
+  const [node, ...args] = scripts.start.trim().split(/\s+/);
+  if (node !== 'node') throw new Error(`package.json "start" should run node, not: ${scripts.start}`);
+  return args;
+}
+
 /** The product, started the way `npm start` does, with production settings. */
 export async function startService(name: string, options: ServiceOptions): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), 'dist/main.js'], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...startArguments()], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -19,7 +19,7 @@ import type {
  * body) a process keeps. A config is typically 1-4 KiB, so this holds the working set of thousands
  * of configs while keeping the process well under the 200 MB the benchmark sets.
  */
-export const CONFIG_CACHE_BYTES = 32 * 1024 * 1024;
+export const CONFIG_CACHE_BYTES = 16 * 1024 * 1024;
 const CLASS_CACHE_ENTRIES = 10_000;
 const TOKEN_CACHE_ENTRIES = 1_000;
 

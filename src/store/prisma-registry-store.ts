@@ -682,13 +682,18 @@ export function listConfigsStatement(query: ListConfigsQuery): { text: string; a
     where.push('l.key = ? AND l.value = ?', 'c.name = l.config_name');
     args.push(first.key, first.value);
   }
-  if (query.prefix !== undefined) {
-    where.push(`${key} >= ? AND ${key} < ?`);
-    args.push(query.prefix, `${query.prefix}\u007f`);
-  }
-  if (query.after !== undefined) {
-    where.push(`${key} > ?`);
-    args.push(query.after);
+  // The range is stated on every joined table: PostgreSQL may merge-join them in name order, and
+  // a table without a lower bound is read from its start up to the cursor (a deep page took 5x
+  // the first one).
+  for (const column of new Set([key, 'c.name', 'v.config_name'])) {
+    if (query.prefix !== undefined) {
+      where.push(`${column} >= ? AND ${column} < ?`);
+      args.push(query.prefix, `${query.prefix}\u007f`);
+    }
+    if (query.after !== undefined) {
+      where.push(`${column} > ?`);
+      args.push(query.after);
+    }
   }
   if (!query.showDeleted) {
     where.push('c.deleted = ?');
