@@ -13,7 +13,7 @@ describe('the Dockerfile, run without an engine', () => {
     try {
       const result = await dryRun({ databases: databases.map((db) => db.url) });
       for (const kind of BACKENDS.map((k) => (k === 'sqlite' ? 'SQLite' : 'PostgreSQL'))) {
-        expect(result.steps).toContain(`runtime on ${kind}: CMD node --max-semi-space-size=8 dist/main.js is up and its HEALTHCHECK passes`);
+        expect(result.steps).toContain(`runtime on ${kind}: CMD node --max-semi-space-size=8 --max-old-space-size=192 dist/main.js is up and its HEALTHCHECK passes`);
         expect(result.steps).toContain(`runtime on ${kind}: SIGTERM -> exit 0`);
       }
       expect(result.steps.some((s) => s.includes('ran: RUN npm prune --omit=dev'))).toBe(true);
