@@ -2,7 +2,7 @@
 //                [--connections N] [--large N] [--loader wrk|autocannon]
 //                [--only name,name] [--profile] [--no-build]
 //
-// Starts the product in production mode (`node dist/main.js`, LOG_LEVEL=warn) and a bench-only
+// Starts the product in production mode (npm start's command line, LOG_LEVEL=warn) and a bench-only
 // baseline server, each in its own process, builds registries of two sizes on each database, and
 // drives them over loopback with wrk (or autocannon when wrk is not installed). Every scenario runs once per round,
 // next to its baseline; ratios are taken within a round (same moment, same machine load) and the
