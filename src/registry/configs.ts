@@ -53,6 +53,14 @@ export interface ListConfigsParams {
   pageToken?: string;
 }
 
+/** Who writes which config, under which preconditions; PUT may create it, the other writes may not. */
+interface WriteRequest {
+  name: string;
+  pre: Preconditions;
+  actor: string;
+  allowCreate: boolean;
+}
+
 /** Writers racing without If-Match are retried this many times before giving up with a 409. */
 const MAX_WRITE_ATTEMPTS = 25;
 
@@ -90,7 +98,7 @@ export class ConfigsService {
 
   /** PUT: replaces the whole resource (left-out description and labels become empty). */
   put(name: string, content: ConfigContent, pre: Preconditions, actor: string): Promise<WriteResult> {
-    return this.write(name, pre, actor, { allowCreate: true }, () => content);
+    return this.write({ name, pre, actor, allowCreate: true }, () => content);
   }
 
   /** PATCH: `merge` turns the current content into the new one (RFC 7396 lives in the caller). */
@@ -100,7 +108,7 @@ export class ConfigsService {
     pre: Preconditions,
     actor: string,
   ): Promise<WriteResult> {
-    return this.write(name, pre, actor, { allowCreate: false }, (current) => merge(contentOf(current!)));
+    return this.write({ name, pre, actor, allowCreate: false }, (current) => merge(contentOf(current!)));
   }
 
   /** PyTorch's `set_observed_to_quantized_mapping`: replaces in place or appends. */
@@ -112,7 +120,7 @@ export class ConfigsService {
     pre: Preconditions,
     actor: string,
   ): Promise<WriteResult> {
-    return this.write(name, pre, actor, { allowCreate: false }, (current) => {
+    return this.write({ name, pre, actor, allowCreate: false }, (current) => {
       const content = contentOf(current!);
       const config = ConvertCustomConfig.fromDict({ ...content.config })
         .setObservedToQuantizedMapping(observed, quantized, quantType)
@@ -128,7 +136,7 @@ export class ConfigsService {
     pre: Preconditions,
     actor: string,
   ): Promise<WriteResult> {
-    return this.write(name, pre, actor, { allowCreate: false }, (current) => {
+    return this.write({ name, pre, actor, allowCreate: false }, (current) => {
       const content = contentOf(current!);
       const object = ConvertCustomConfig.fromDict({ ...content.config });
       const inner = object.observedToQuantizedMapping.get(quantType);
@@ -146,7 +154,7 @@ export class ConfigsService {
     pre: Preconditions,
     actor: string,
   ): Promise<WriteResult> {
-    return this.write(name, pre, actor, { allowCreate: false }, (current) => {
+    return this.write({ name, pre, actor, allowCreate: false }, (current) => {
       const content = contentOf(current!);
       const config = ConvertCustomConfig.fromDict({ ...content.config })
         .setPreservedAttributes(attributes)
@@ -159,7 +167,7 @@ export class ConfigsService {
   async rollback(name: string, version: number, pre: Preconditions, actor: string): Promise<WriteResult> {
     const target = await this.store.getVersion(name, version);
     if (target === null) throw versionNotFound(name, version);
-    return this.write(name, pre, actor, { allowCreate: false }, () => contentOfVersion(target));
+    return this.write({ name, pre, actor, allowCreate: false }, () => contentOfVersion(target));
   }
 
   /** Soft delete: hidden from GET and lists, history kept, no new version. */
@@ -321,51 +329,34 @@ export class ConfigsService {
     return refsOf(references);
   }
 
-  private write(
-    name: string,
-    pre: Preconditions,
-    actor: string,
-    options: { allowCreate: boolean },
-    build: (current: ConfigRecord | null) => ConfigContent,
-  ): Promise<WriteResult> {
-    return this.#queue.run(name, () => this.writeNow(name, pre, actor, options, build));
+  private write(request: WriteRequest, build: (current: ConfigRecord | null) => ConfigContent): Promise<WriteResult> {
+    return this.#queue.run(request.name, () => this.writeNow(request, build));
   }
 
-  private async writeNow(
-    name: string,
-    pre: Preconditions,
-    actor: string,
-    options: { allowCreate: boolean },
-    build: (current: ConfigRecord | null) => ConfigContent,
-  ): Promise<WriteResult> {
-    const first = await this.attemptWrite(name, pre, actor, options, build, false);
+  private async writeNow(request: WriteRequest, build: (current: ConfigRecord | null) => ConfigContent): Promise<WriteResult> {
+    const first = await this.attemptWrite(request, build, false);
     if (first !== 'retry') return first;
     // Another writer moved the head first: another replica, since this process queues its own.
     // From here on this write holds the config's write lock, so the replica that keeps winning
     // (its queue sends write after write) cannot starve it.
-    return this.store.writeExclusively(name, async () => {
+    return this.store.writeExclusively(request.name, async () => {
       for (let attempt = 1; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-        const result = await this.attemptWrite(name, pre, actor, options, build, true);
+        const result = await this.attemptWrite(request, build, true);
         if (result !== 'retry') return result;
         await backOff(attempt);
       }
-      throw contention(name);
+      throw contention(request.name);
     });
   }
 
   /** One read, build, validate and append; 'retry' when the head moved or a class changed meanwhile. */
   private async attemptWrite(
-    name: string,
-    pre: Preconditions,
-    actor: string,
-    options: { allowCreate: boolean },
+    { name, pre, actor, allowCreate }: WriteRequest,
     build: (current: ConfigRecord | null) => ConfigContent,
     holdsWriteLock: boolean,
   ): Promise<WriteResult | 'retry'> {
     const current = await this.store.getConfig(name);
-    if (current === null || current.head.deleted) {
-      if (!options.allowCreate) throw notFound(name);
-    }
+    if ((current === null || current.head.deleted) && !allowCreate) throw notFound(name);
     checkWritePreconditions(pre, current?.head.latestVersion ?? null);
     if (current?.head.deleted) {
       throw new ConflictError(
