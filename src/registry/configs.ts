@@ -375,7 +375,10 @@ export class ConfigsService {
         ? { labels: true, classRefs: true }
         : {
             labels: !sameLabels(current.latest.labels, content.labels),
-            classRefs: !sameClassRefs(refsOf(classReferences(parseStored(current.latest))), classRefs),
+            // The same document names the same classes: no need to parse the previous one.
+            classRefs:
+              current.latest.configJson !== configJson &&
+              !sameClassRefs(refsOf(classReferences(parseStored(current.latest))), classRefs),
           };
     const at = this.now();
     const version: VersionRecord = {

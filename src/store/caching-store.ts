@@ -47,7 +47,7 @@ class FreshCache<V> {
   #floor = 0;
 
   constructor(
-    private readonly stamp: () => number | undefined,
+    readonly stamp: () => number | undefined,
     options: { max: number } | { maxSize: number; sizeOf: (value: V) => number },
   ) {
     this.#entries =
@@ -59,13 +59,15 @@ class FreshCache<V> {
           });
   }
 
-  /** The kept value, if it is still current; `undefined` when the database must be read. */
-  get(key: string): { value: V } | undefined {
+  /**
+   * The kept value, if it is still current; `undefined` when the database must be read. A caller
+   * looking up several keys at once passes the stamp it read once for all of them.
+   */
+  get(key: string, stamp: number | undefined = this.stamp()): { value: V } | undefined {
     const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    const stamp = this.stamp();
-    return stamp !== undefined && entry.stamp === stamp ? entry : undefined;
+    return entry !== undefined && stamp !== undefined && entry.stamp === stamp ? entry : undefined;
   }
+
 
   ticket(): Ticket | undefined {
     const stamp = this.stamp();
@@ -147,8 +149,9 @@ export class CachingRegistryStore implements RegistryStore {
   async getModuleClasses(ids: readonly string[]): Promise<Map<string, ModuleClassRecord>> {
     const found = new Map<string, ModuleClassRecord>();
     const missing: string[] = [];
+    const stamp = this.#classes.stamp();
     for (const id of ids) {
-      const kept = this.#classes.get(id);
+      const kept = this.#classes.get(id, stamp);
       if (kept === undefined) missing.push(id);
       else if (kept.value !== null) found.set(id, kept.value);
     }

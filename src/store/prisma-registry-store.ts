@@ -18,16 +18,22 @@ import type { PrismaClient } from '../generated/sqlite/client.js';
 import { CachingRegistryStore } from './caching-store.js';
 import type { Database, DatabaseKind } from './database.js';
 import {
-  asBoolean,
-  asDate,
-  asNullableDate,
-  placeholders,
-  statement,
-  type DriverSql,
-  type Row,
-  type SqlRunner,
-  type SqlValue,
-} from './driver-sql.js';
+  CREATE_HEAD,
+  DELETE_CLASS_REFS,
+  DELETE_LABELS,
+  GET_CONFIG,
+  INSERT_VERSION,
+  insertClassRefs,
+  insertLabels,
+  listConfigsStatement,
+  LOCK_CLASSES_PG,
+  MOVE_HEAD,
+  prefixEnd,
+  selectClasses,
+  toRecord,
+  WAIT_FOR_EXCLUSIVE_WRITER,
+} from './config-statements.js';
+import { asBoolean, asDate, type DriverSql, type SqlRunner } from './driver-sql.js';
 
 type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
@@ -71,13 +77,9 @@ class Blocked extends Error {
   }
 }
 
-/**
- * Names and ids are ASCII (see the grammars in src/domain/identifiers.ts), so every name with
- * `prefix` sorts in [prefix, prefix + U+007F). A range keeps the primary-key index usable and,
- * unlike LIKE, needs no escaping of `_`.
- */
+/** Ids starting with `prefix`, as a range (see prefixEnd). */
 function prefixRange(prefix: string | undefined): { gte?: string; lt?: string } {
-  return prefix === undefined ? {} : { gte: prefix, lt: `${prefix}\u007f` };
+  return prefix === undefined ? {} : { gte: prefix, lt: prefixEnd(prefix) };
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -185,6 +187,19 @@ export class PrismaRegistryStore implements RegistryStore {
     }
   }
 
+  /** Runs an insert; false when its key is taken (a unique violation). */
+  private insertUnlessTaken(insert: () => Promise<unknown>): Promise<boolean> {
+    return this.run(async () => {
+      try {
+        await insert();
+        return true;
+      } catch (error) {
+        if (errorCode(error) === 'P2002') return false;
+        throw error;
+      }
+    });
+  }
+
   pageTokenKey(): Promise<string> {
     return this.run(async () => {
       const row = await this.prisma.registryMeta.findUnique({ where: { key: 'page_token_key' } });
@@ -216,15 +231,7 @@ export class PrismaRegistryStore implements RegistryStore {
   }
 
   createModuleClass(record: ModuleClassRecord): Promise<boolean> {
-    return this.run(async () => {
-      try {
-        await this.prisma.moduleClass.create({ data: record });
-        return true;
-      } catch (error) {
-        if (errorCode(error) === 'P2002') return false;
-        throw error;
-      }
-    });
+    return this.insertUnlessTaken(() => this.prisma.moduleClass.create({ data: record }));
   }
 
   updateModuleClass(
@@ -320,8 +327,8 @@ export class PrismaRegistryStore implements RegistryStore {
 
   listConfigs(query: ListConfigsQuery): Promise<ConfigRecord[]> {
     return this.run(async () => {
-      const { text, args } = listConfigsStatement(query);
-      return (await this.sql.rows(statement(text), args)).map(toRecord);
+      const { statement, args } = listConfigsStatement(query);
+      return (await this.sql.rows(statement, args)).map(toRecord);
     });
   }
 
@@ -355,17 +362,17 @@ export class PrismaRegistryStore implements RegistryStore {
           const replaced = expectedLatest > 0;
           if (changed.labels) {
             if (replaced) await tx.execute(DELETE_LABELS, [name]);
-            const labels = Object.entries(version.labels);
-            if (labels.length > 0) {
-              await tx.execute(
-                statement(`INSERT INTO config_label (config_name, key, value) VALUES ${placeholders(labels.length, '(?, ?, ?)')}`),
-                labels.flatMap(([key, value]) => [name, key, value]),
-              );
+            if (Object.keys(version.labels).length > 0) {
+              const insert = insertLabels(name, version.labels);
+              await tx.execute(insert.statement, insert.args);
             }
           }
           if (changed.classRefs) {
             if (replaced) await tx.execute(DELETE_CLASS_REFS, [name]);
-            await insertClassRefs(tx, name, classRefs);
+            if (classRefs.length > 0) {
+              const insert = insertClassRefs(name, classRefs);
+              await tx.execute(insert.statement, insert.args);
+            }
           }
           const head: ConfigHead = {
             name,
@@ -444,15 +451,7 @@ export class PrismaRegistryStore implements RegistryStore {
   }
 
   createToken(record: TokenRecord): Promise<boolean> {
-    return this.run(async () => {
-      try {
-        await this.prisma.apiToken.create({ data: record });
-        return true;
-      } catch (error) {
-        if (errorCode(error) === 'P2002') return false;
-        throw error;
-      }
-    });
+    return this.insertUnlessTaken(() => this.prisma.apiToken.create({ data: record }));
   }
 
   listTokens(query: { after?: string; limit: number }): Promise<TokenRecord[]> {
@@ -554,12 +553,8 @@ export class PrismaRegistryStore implements RegistryStore {
   private async checkClasses(tx: SqlRunner, refs: ClassRef[]): Promise<void> {
     if (refs.length === 0) return;
     const ids = [...new Set(refs.map((r) => r.classId))].sort();
-    const rows = await tx.rows(
-      this.kind === 'postgresql'
-        ? LOCK_CLASSES_PG
-        : statement(`SELECT id, from_observed FROM module_class WHERE id IN (${placeholders(ids.length)})`),
-      this.kind === 'postgresql' ? [ids] : ids,
-    );
+    const rows =
+      this.kind === 'postgresql' ? await tx.rows(LOCK_CLASSES_PG, [ids]) : await tx.rows(selectClasses(ids.length), ids);
     assertClassesUsable(refs, new Map(rows.map((r) => [String(r.id), asBoolean(r.from_observed)])));
   }
 
@@ -594,120 +589,6 @@ function assertClassesUsable(refs: ClassRef[], fromObserved: Map<string, boolean
     const current = fromObserved.get(ref.classId);
     if (current === undefined || (ref.asQuantized && !current)) throw new ClassesChanged();
   }
-}
-
-function insertClassRefs(tx: SqlRunner, name: string, refs: ClassRef[]): Promise<number> | undefined {
-  if (refs.length === 0) return undefined;
-  return tx.execute(
-    statement(`INSERT INTO config_class_ref (config_name, class_id, as_quantized) VALUES ${placeholders(refs.length, '(?, ?, ?)')}`),
-    refs.flatMap((r) => [name, r.classId, r.asQuantized]),
-  );
-}
-
-// The driver statements. Texts are constants, or built from constant fragments and placeholder
-// counts (listConfigsStatement): request values are always bound.
-
-const WAIT_FOR_EXCLUSIVE_WRITER = statement('SELECT pg_advisory_xact_lock_shared(?::int4, hashtext(?))');
-const LOCK_CLASSES_PG = statement('SELECT id, from_observed FROM module_class WHERE id = ANY(?) ORDER BY id FOR SHARE');
-const CREATE_HEAD = statement(
-  'INSERT INTO config (name, latest_version, deleted, created_at, updated_at) VALUES (?, 1, false, ?, ?) RETURNING created_at',
-);
-const MOVE_HEAD = statement(
-  'UPDATE config SET latest_version = ?, updated_at = ? WHERE name = ? AND latest_version = ? AND deleted = ? RETURNING created_at',
-);
-const INSERT_VERSION = statement(
-  'INSERT INTO config_version (config_name, version, config_json, description, labels_json, content_hash, created_at, updated_by) ' +
-    'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-);
-const DELETE_LABELS = statement('DELETE FROM config_label WHERE config_name = ?');
-const DELETE_CLASS_REFS = statement('DELETE FROM config_class_ref WHERE config_name = ?');
-
-/** A head with the version it names, as GET_CONFIG and listConfigsStatement select them. */
-const RECORD_COLUMNS =
-  'c.name, c.latest_version, c.deleted, c.deleted_at, c.created_at, c.updated_at, ' +
-  'v.config_json, v.description, v.labels_json, v.content_hash, v.created_at AS version_created_at, v.updated_by';
-const WITH_LATEST = 'JOIN config_version v ON v.config_name = c.name AND v.version = c.latest_version';
-
-const GET_CONFIG = statement(`SELECT ${RECORD_COLUMNS} FROM config c ${WITH_LATEST} WHERE c.name = ?`);
-
-function toRecord(row: Row): ConfigRecord {
-  const name = String(row.name);
-  const version = Number(row.latest_version);
-  return {
-    head: {
-      name,
-      latestVersion: version,
-      deleted: asBoolean(row.deleted),
-      deletedAt: asNullableDate(row.deleted_at),
-      createdAt: asDate(row.created_at),
-      updatedAt: asDate(row.updated_at),
-    },
-    latest: {
-      name,
-      version,
-      configJson: String(row.config_json),
-      description: String(row.description),
-      labels: JSON.parse(String(row.labels_json)) as Record<string, string>,
-      contentHash: String(row.content_hash),
-      createdAt: asDate(row.version_created_at),
-      updatedBy: String(row.updated_by),
-    },
-  };
-}
-
-/**
- * A page of configs in name order, after the cursor. The page is walked along an index that
- * already holds the filter: a `usesClass` page along config_class_ref(class_id, config_name), a
- * label page along config_label(key, value, config_name), otherwise the config primary key; the
- * other filters are EXISTS probes. Either way a deep page costs what the first page costs.
- * CROSS JOIN keeps that table the outer loop: SQLite's planner would otherwise walk the configs
- * (by the deleted index) and sort, reading every config for one page. PostgreSQL plans it as a
- * plain join.
- */
-export function listConfigsStatement(query: ListConfigsQuery): { text: string; args: SqlValue[] } {
-  const where: string[] = [];
-  const args: SqlValue[] = [];
-  let from = 'config c';
-  let key = 'c.name';
-  const labels = [...query.labels];
-  if (query.usesClass !== undefined) {
-    from = 'config_class_ref r CROSS JOIN config c';
-    key = 'r.config_name';
-    where.push('r.class_id = ?', 'c.name = r.config_name');
-    args.push(query.usesClass);
-  } else if (labels.length > 0) {
-    const first = labels.shift()!;
-    from = 'config_label l CROSS JOIN config c';
-    key = 'l.config_name';
-    where.push('l.key = ? AND l.value = ?', 'c.name = l.config_name');
-    args.push(first.key, first.value);
-  }
-  // The range is stated on every joined table: PostgreSQL may merge-join them in name order, and
-  // a table without a lower bound is read from its start up to the cursor (a deep page took 5x
-  // the first one).
-  for (const column of new Set([key, 'c.name', 'v.config_name'])) {
-    if (query.prefix !== undefined) {
-      where.push(`${column} >= ? AND ${column} < ?`);
-      args.push(query.prefix, `${query.prefix}\u007f`);
-    }
-    if (query.after !== undefined) {
-      where.push(`${column} > ?`);
-      args.push(query.after);
-    }
-  }
-  if (!query.showDeleted) {
-    where.push('c.deleted = ?');
-    args.push(false);
-  }
-  for (const label of labels) {
-    where.push('EXISTS (SELECT 1 FROM config_label x WHERE x.config_name = c.name AND x.key = ? AND x.value = ?)');
-    args.push(label.key, label.value);
-  }
-  args.push(query.limit);
-  const text =
-    `SELECT ${RECORD_COLUMNS} FROM ${from} ${WITH_LATEST}` +
-    `${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${key} LIMIT ?`;
-  return { text, args };
 }
 
 /** The store the service runs on: Prisma, with the cache of current reads in front (caching-store.ts). */

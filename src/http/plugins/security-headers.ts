@@ -28,7 +28,7 @@ export function registerSecurityHeaders(app: FastifyInstance): void {
 }
 
 /** The headers helmet's middleware sets for `options`, read off a response that records them. */
-export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+function helmetHeaders(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader(name: string, value: string) {
