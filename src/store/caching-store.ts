@@ -68,17 +68,20 @@ class FreshCache<V> {
     return entry !== undefined && stamp !== undefined && entry.stamp === stamp ? entry : undefined;
   }
 
-
-  ticket(): Ticket | undefined {
-    const stamp = this.stamp();
+  /**
+   * For a read about to go to the database. The stamp may be one read a moment earlier: a commit
+   * in between only makes the kept value carry an older stamp, under which it is never served.
+   */
+  ticket(stamp: number | undefined = this.stamp()): Ticket | undefined {
     return stamp === undefined ? undefined : { stamp, clock: this.#clock };
   }
 
   /** The kept value of `key` if current, else what `load` reads (kept for the next time). */
   async read(key: string, load: () => Promise<V>): Promise<V> {
-    const kept = this.get(key);
+    const stamp = this.stamp();
+    const kept = this.get(key, stamp);
     if (kept !== undefined) return kept.value;
-    const ticket = this.ticket();
+    const ticket = this.ticket(stamp);
     const value = await load();
     this.keep(key, value, ticket);
     return value;
@@ -156,7 +159,7 @@ export class CachingRegistryStore implements RegistryStore {
       else if (kept.value !== null) found.set(id, kept.value);
     }
     if (missing.length === 0) return found;
-    const ticket = this.#classes.ticket();
+    const ticket = this.#classes.ticket(stamp);
     const read = await this.inner.getModuleClasses(missing);
     for (const id of missing) {
       const record = read.get(id) ?? null;
