@@ -15,9 +15,9 @@ const OPTIONS: HelmetOptions = {
 
 /**
  * helmet itself, not @fastify/helmet: the plugin builds helmet's middleware anew for every request
- * (parsing the CSP directives each time), ~20 µs of CPU per request here, more than the rest of a
- * cached GET. Without nonces the headers depend on the options only, so helmet computes them once
- * and every reply gets the same set.
+ * (parsing the CSP directives each time), ~20 µs of CPU per request here. Without nonces the
+ * headers depend on the options only, so helmet computes them once and every reply gets the same
+ * set.
  */
 export function registerSecurityHeaders(app: FastifyInstance): void {
   const headers = helmetHeaders(OPTIONS);
