@@ -1,14 +1,15 @@
 // The same-run baselines, in their own process (never part of the product):
-// - bare reads: a Fastify route answering the exact bytes (and ETag) the product answered for the
-//   same path, from memory, with If-None-Match -> 304 by string comparison;
+// - bare reads: a Fastify route answering the exact bytes the product answered for the same path
+//   (status, headers, body), from memory, with If-None-Match -> 304 by string comparison; and under
+//   /body-only the same body with its ETag and content type only;
 // - raw writes: a minimal Fastify route that does what a new config version does to the database,
 //   in one transaction, with the raw driver (better-sqlite3 / pg) and no ORM: move the head, insert
 //   the version row, replace the label and class-reference rows.
 // It listens on an ephemeral loopback port and prints {"port": N} once ready.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Sqlite from 'better-sqlite3';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import pg from 'pg';
 
 interface PutBody {
@@ -37,7 +38,9 @@ type Writer = (v: NewVersion) => Promise<Head | null>;
 const kind = process.env.BASELINE_KIND;
 const databaseUrl = process.env.BASELINE_DATABASE_URL ?? '';
 const bodies = new Map(
-  Object.entries(JSON.parse(readFileSync(process.env.BASELINE_BODIES ?? '', 'utf8')) as Record<string, { body: string; etag: string }>),
+  Object.entries(
+    JSON.parse(readFileSync(process.env.BASELINE_BODIES ?? '', 'utf8')) as Record<string, { body: string; etag: string; headers: Record<string, string> }>,
+  ),
 );
 
 function sqliteWriter(file: string): Writer {
@@ -119,20 +122,35 @@ const app = Fastify({ logger: false });
 
 app.get('/healthz', async () => ({ status: 'ok' }));
 
-function sendStored(path: string, ifNoneMatch: string | undefined, reply: import('fastify').FastifyReply) {
+/**
+ * The stored answer for `path`. `bytes: 'same'` sends the very response the product sent (status,
+ * headers, body; only the request id is new per reply, a UUID like the product's), `'body'` only
+ * the body, its content type and ETag (the baseline of runs before 2026-11-28's second session).
+ */
+function sendStored(path: string, ifNoneMatch: string | undefined, reply: FastifyReply, bytes: 'same' | 'body') {
   const stored = bodies.get(path);
   if (stored === undefined) return reply.code(404).send({ status: 404 });
-  reply.header('etag', stored.etag);
-  if (ifNoneMatch === stored.etag) return reply.code(304).send();
+  if (bytes === 'same') {
+    reply.headers(stored.headers);
+    reply.header('x-request-id', randomUUID());
+  } else {
+    reply.header('etag', stored.etag);
+  }
+  if (ifNoneMatch === stored.etag) {
+    // The product's 304 carries its 200's headers but the body's.
+    if (bytes === 'same') reply.removeHeader('content-type');
+    return reply.code(304).send();
+  }
   return reply.type('application/json; charset=utf-8').send(stored.body);
 }
 
-app.get<{ Params: { name: string } }>('/v1/configs/:name', async (request, reply) =>
-  sendStored(request.url, request.headers['if-none-match'], reply),
-);
-app.get<{ Params: { name: string } }>('/v1/configs/:name/dict', async (request, reply) =>
-  sendStored(request.url, request.headers['if-none-match'], reply),
-);
+for (const [prefix, bytes] of [['', 'same'], ['/body-only', 'body']] as const) {
+  for (const suffix of ['', '/dict']) {
+    app.get(`${prefix}/v1/configs/:name${suffix}`, async (request, reply) =>
+      sendStored(request.url.slice(prefix.length), request.headers['if-none-match'], reply, bytes),
+    );
+  }
+}
 
 app.put<{ Params: { name: string }; Body: PutBody }>('/v1/configs/:name', async (request, reply) => {
   const { config, description = '', labels = {} } = request.body;

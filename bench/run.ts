@@ -90,6 +90,9 @@ interface Fixture {
 }
 
 const SAMPLE = 1_000;
+
+/** Response headers the bare baseline does not replay: Node writes these itself, the id is made per reply. */
+const PER_CONNECTION_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'x-request-id']);
 const COLD_SAMPLE = 20_000;
 
 function scenarios(o: Options, f: Fixture, token: string): Scenario[] {
@@ -100,11 +103,11 @@ function scenarios(o: Options, f: Fixture, token: string): Scenario[] {
     connections: o.connections,
     seconds: o.seconds,
   });
-  const get = (server: keyof Servers, names: string[], suffix = '', conditional = false) => (s: Servers): LoadSpec => ({
+  const get = (server: keyof Servers, names: string[], suffix = '', conditional = false, prefix = '') => (s: Servers): LoadSpec => ({
     ...base(server, s),
     headers: auth,
     requests: names.map((name) => ({
-      path: `/v1/configs/${name}${suffix}`,
+      path: `${prefix}/v1/configs/${name}${suffix}`,
       ...(conditional ? { headers: { 'if-none-match': f.etags.get(name)! } } : {}),
     })),
     expectStatus: conditional ? 304 : 200,
@@ -131,7 +134,8 @@ function scenarios(o: Options, f: Fixture, token: string): Scenario[] {
     expectStatus: 200,
   });
   return [
-    { name: 'get.bare', what: 'bare Fastify: same bytes from memory', spec: get('baseline', f.largeNames) },
+    { name: 'get.bare', what: 'bare Fastify: same bytes (headers too) from memory', spec: get('baseline', f.largeNames) },
+    { name: 'get.bare-body', what: 'bare Fastify: same body and ETag only', spec: get('baseline', f.largeNames, '', false, '/body-only') },
     { name: 'get', what: `GET /v1/configs/{name} (${fmtCount(o.large)} configs)`, spec: get('large', f.largeNames) },
     { name: 'get.small', what: `GET /v1/configs/{name} (${fmtCount(o.small)} configs)`, spec: get('small', f.smallNames) },
     {
@@ -139,9 +143,9 @@ function scenarios(o: Options, f: Fixture, token: string): Scenario[] {
       what: `GET spread over ${fmtCount(f.coldNames.length)} names (cold reads)`,
       spec: get('large', f.coldNames),
     },
-    { name: 'dict.bare', what: 'bare Fastify: same bytes from memory', spec: get('baseline', f.largeNames, '/dict') },
+    { name: 'dict.bare', what: 'bare Fastify: same bytes (headers too) from memory', spec: get('baseline', f.largeNames, '/dict') },
     { name: 'dict', what: 'GET /v1/configs/{name}/dict', spec: get('large', f.largeNames, '/dict') },
-    { name: 'get.304.bare', what: 'bare Fastify: If-None-Match -> 304', spec: get('baseline', f.largeNames, '', true) },
+    { name: 'get.304.bare', what: 'bare Fastify: If-None-Match -> the same 304', spec: get('baseline', f.largeNames, '', true) },
     { name: 'get.304', what: 'GET /v1/configs/{name}, If-None-Match -> 304', spec: get('large', f.largeNames, '', true) },
     { name: 'put.raw', what: 'raw driver: one transaction, no ORM', spec: put('baseline', 'r') },
     { name: 'put', what: 'PUT /v1/configs/{name} (new version)', spec: put('large', 'w') },
@@ -165,6 +169,7 @@ interface RatioDef {
 const RATIOS: RatioDef[] = [
   { name: 'read', what: 'GET req/s / bare Fastify req/s', of: 'get', over: 'get.bare', metric: 'rps', target: { better: 'higher', value: 0.6 } },
   { name: 'read CPU', what: 'server CPU µs per GET / per bare GET', of: 'get', over: 'get.bare', metric: 'cpuUs' },
+  { name: 'read (body only)', what: 'GET req/s / bare Fastify sending body and ETag only', of: 'get', over: 'get.bare-body', metric: 'rps' },
   { name: 'dict', what: '/dict req/s / bare Fastify req/s', of: 'dict', over: 'dict.bare', metric: 'rps' },
   { name: 'revalidation', what: '304 req/s / bare Fastify 304 req/s', of: 'get.304', over: 'get.304.bare', metric: 'rps' },
   { name: 'write', what: 'PUT req/s / raw-driver req/s', of: 'put', over: 'put.raw', metric: 'rps', target: { better: 'higher', value: 0.5 } },
@@ -277,14 +282,16 @@ async function runBackend(kind: Kind, o: Options): Promise<BackendResult> {
     const largeNames = sampleNames(o.large);
     const coldNames = sampleNames(o.large, COLD_SAMPLE);
     const smallNames = sampleNames(o.small);
-    const bodies: Record<string, { body: string; etag: string }> = {};
+    const bodies: Record<string, { body: string; etag: string; headers: Record<string, string> }> = {};
     const etags = new Map<string, string>();
     await timed(`large: read the ${largeNames.length} sampled configs for the bare baseline`, async () => {
       for (const name of largeNames) {
         for (const suffix of ['', '/dict']) {
           const res = await large.api.expect(200, 'GET', `/v1/configs/${name}${suffix}`);
           const etag = res.headers.get('etag') ?? '';
-          bodies[`/v1/configs/${name}${suffix}`] = { body: await res.text(), etag };
+          // What the baseline replays: every header but those Node writes itself and the request id.
+          const headers = Object.fromEntries([...res.headers].filter(([h]) => !PER_CONNECTION_HEADERS.has(h)));
+          bodies[`/v1/configs/${name}${suffix}`] = { body: await res.text(), etag, headers };
           if (suffix === '') etags.set(name, etag);
         }
       }

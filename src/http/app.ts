@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Registry } from '../registry/registry.js';
 import { registerGracefulClose } from './graceful-close.js';
+import { registerHandlerDeadline } from './handler-deadline.js';
 import { loggerOptions, registerRequestLogging, requestId, type LogOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
 import { registerAuth } from './plugins/auth.js';
@@ -24,7 +25,7 @@ export const BODY_LIMIT = 1024 * 1024;
 export interface Timeouts {
   /** Receiving a whole request (Node's requestTimeout): slow senders are cut off. */
   requestMs: number;
-  /** Handling a request, routing to reply (Fastify's handlerTimeout): 503 problem after it. */
+  /** Handling a request, arrival to reply: 503 problem after it (see handler-deadline.ts). */
   handlerMs: number;
   /** A socket with no activity at all (Node's server.timeout). */
   connectionMs: number;
@@ -69,7 +70,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
     trustProxy: options.trustProxy ?? false,
     requestTimeout: timeouts.requestMs ?? 0,
-    handlerTimeout: timeouts.handlerMs ?? 0,
     connectionTimeout: timeouts.connectionMs ?? 0,
     keepAliveTimeout: timeouts.keepAliveMs ?? 72_000,
     // A URL that does not decode, or a path segment over maxParamLength, is answered before any
@@ -83,6 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
   registerGracefulClose(app);
+  registerHandlerDeadline(app, timeouts.handlerMs ?? 0);
 
   // Order matters. Authentication is the first onRequest hook (the rate limiter counts per token);
   // the rate limiter attaches its hook to routes added after it; authorization runs in preParsing.

@@ -22,13 +22,15 @@ export function registerGracefulClose(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (request, reply) => {
-    if (!closing) return;
+  // Callback style: these run on every request, and an async hook costs a promise each.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!closing) return done();
     reply.header('retry-after', '1');
-    return sendProblem(reply, problem(request, 503, 'The service is shutting down; retry the request.'));
+    // A reply sent here ends the request without calling done.
+    sendProblem(reply, problem(request, 503, 'The service is shutting down; retry the request.'));
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 }

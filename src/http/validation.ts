@@ -48,10 +48,39 @@ export function problemsFromIssues(
 /**
  * Our own validator compiler rather than fastify-type-provider-zod's: that one flattens zod's
  * path into an unescaped string, and we need RFC 6901 pointers and parameter names.
+ *
+ * Header schemas (loose objects of a few optional strings, with no transforms) check only the
+ * headers they name, and leave `request.headers` as Node parsed it. Validating the whole headers
+ * object would copy every header the client sent, and handing Fastify a value makes every later
+ * read of `request.headers` copy them all again (Fastify merges a replaced headers object into the
+ * raw one on each access).
  */
-export const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
-  ({ schema }) =>
-  (data) => {
+export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
+  const named = httpPart === 'headers' ? namedKeys(schema) : undefined;
+  if (named !== undefined) {
+    return (data) => {
+      const headers = data as Record<string, unknown>;
+      const picked: Record<string, unknown> = {};
+      for (const key of named) if (headers[key] !== undefined) picked[key] = headers[key];
+      const result = schema.safeParse(picked);
+      return result.success ? {} : { error: new RequestValidationError(result.error.issues) };
+    };
+  }
+  return (data) => {
     const result = schema.safeParse(data);
     return result.success ? { value: result.data } : { error: new RequestValidationError(result.error.issues) };
   };
+};
+
+/** The keys of a loose object schema whose output is its input (no transforms); else undefined. */
+function namedKeys(schema: z.ZodType): string[] | undefined {
+  const def = schema._zod.def as { type: string; shape?: Record<string, z.ZodType>; catchall?: z.ZodType };
+  if (def.type !== 'object' || def.shape === undefined || def.catchall?._zod.def.type !== 'unknown') return undefined;
+  const shape = def.shape;
+  const plain = (s: z.ZodType): boolean => {
+    const d = s._zod.def as { type: string; innerType?: z.ZodType };
+    if (d.type === 'optional') return d.innerType !== undefined && plain(d.innerType);
+    return d.type === 'string';
+  };
+  return Object.values(shape).every(plain) ? Object.keys(shape) : undefined;
+}

@@ -21,6 +21,7 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { DriverSql } from './driver-sql.js';
+import { nextEpoch, WalIndexStamp } from './wal-index.js';
 import { applyMigrations } from './migrate.js';
 
 export type { PrismaClient };
@@ -294,7 +295,8 @@ class SerialConnection implements SqlDriverAdapter {
   readonly adapterName: string;
   #tail: Promise<void> = Promise.resolve();
   #inTransaction = false;
-  readonly #dataVersion: { get(): unknown } | undefined;
+  readonly #stamp: (() => number | undefined) | undefined;
+  readonly #walIndex: WalIndexStamp | undefined;
 
   constructor(private readonly inner: SqlDriverAdapter) {
     this.provider = inner.provider;
@@ -305,19 +307,39 @@ class SerialConnection implements SqlDriverAdapter {
     // The adapter's better-sqlite3 handle (a public property of the 7.10 adapter). Without it,
     // commitStamp answers undefined and every read goes to the database.
     const client = (inner as { client?: Sqlite.Database }).client;
-    this.#dataVersion = client?.prepare('PRAGMA data_version').pluck();
+    if (client === undefined) return;
+    const dataVersion = client.prepare('PRAGMA data_version').pluck();
+    // That first read transaction also creates and initialises the WAL index, if it was not yet.
+    dataVersion.get();
+    // One source of stamps for the connection's life: the two kinds of numbers must never mix.
+    this.#walIndex = client.memory ? undefined : WalIndexStamp.open(client.name);
+    const walIndex = this.#walIndex;
+    if (walIndex !== undefined) {
+      this.#stamp = () => walIndex.read();
+    } else {
+      let seen: unknown;
+      let epoch = 0;
+      this.#stamp = () => {
+        const version = dataVersion.get();
+        if (version !== seen) {
+          seen = version;
+          epoch = nextEpoch();
+        }
+        return epoch;
+      };
+    }
   }
 
   /**
-   * SQLite's PRAGMA data_version on this connection: it changes when *another* connection (another
-   * process, the CLI, a replica on the same file) has committed since it was last read, and not
-   * for this connection's own commits, which the caller sees anyway. One synchronous call of a few
-   * microseconds that reads the WAL index, no query of the tables. Undefined while a transaction
-   * is open here: its snapshot would hide other connections' commits.
+   * A number that changes whenever another connection (another process, the CLI, a replica on the
+   * same file) has committed since it was last read, with no query of the tables: the WAL index's
+   * header read with one pread (see wal-index.ts), or, where that file cannot be read, SQLite's
+   * PRAGMA data_version (a read transaction: three system calls). Undefined while a transaction
+   * is open here (its snapshot would hide other connections' commits) and when it cannot be told.
    */
   commitStamp(): number | undefined {
-    if (this.#inTransaction || this.#dataVersion === undefined) return undefined;
-    return Number(this.#dataVersion.get());
+    if (this.#inTransaction || this.#stamp === undefined) return undefined;
+    return this.#stamp();
   }
 
   getConnectionInfo?: SqlDriverAdapter['getConnectionInfo'];
@@ -391,6 +413,7 @@ class SerialConnection implements SqlDriverAdapter {
   }
 
   dispose(): Promise<void> {
+    this.#walIndex?.close();
     return this.inner.dispose();
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler, preParsingHookHandler, RouteOptions } from 'fastify';
 import { authorize, ROLE_FOR, type Access, type Principal } from '../../registry/access.js';
 import type { TokensService } from '../../registry/tokens.js';
 import { problemResponses } from '../routes/responses.js';
@@ -35,9 +35,9 @@ export const SECURITY_SCHEME = 'bearerAuth';
 /**
  * Bearer-token authentication and role checks, declared per route as `config: { access }`.
  *
- * Two hooks, with rate limiting between them (see rate-limit.ts):
- * 1. `authenticate`, the first onRequest hook: finds out who the caller is, so the rate limiter
- *    can count per token rather than per address;
+ * Two hooks on every route, with rate limiting between them (see rate-limit.ts):
+ * 1. `authenticate`, the route's first onRequest hook: finds out who the caller is, so the rate
+ *    limiter can count per token rather than per address;
  * 2. `authorizeRequest`, in preParsing: refuses (401/403) before the body is read.
  *
  * An onRoute hook also writes each route's requirement into the OpenAPI document: the
@@ -62,61 +62,80 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   }
   app.decorate('requireAccess', async (request: FastifyRequest, access: Access) => check(request, access));
 
-  app.addHook('onRoute', (route) => declareAccess(route, anonymousRead));
-
   // Callback-style hooks: these run on every request, and most of them decide without waiting.
-  app.addHook('onRequest', function authenticate(request, reply, done) {
-    request.principal = ANONYMOUS;
-    // Public routes (health checks, metrics) never touch the token table.
-    if ((request.routeOptions.config.access ?? 'public') === 'public') return done();
-    const header = request.headers.authorization;
-    if (header === undefined) return done();
-    const bearer = /^Bearer +(\S+) *$/i.exec(header);
-    if (bearer === null) {
-      request.principal = { kind: 'invalid', reason: 'The Authorization header must be "Bearer <token>".' };
-      return done();
-    }
-    tokens.authenticate(bearer[1]!).then((principal) => {
-      request.principal = principal;
-      if (principal.kind === 'token') {
-        // Every later line of this request (including "request completed") names the caller.
-        request.log = reply.log = request.log.child({ actor: principal.name });
-      }
-      done();
-    }, done);
+  // Each route gets its own pair, which knows the route's access (reading request.routeOptions
+  // builds an object per call). They go first in the route's hooks: the rate limiter, registered
+  // later, appends its onRequest hook after `authenticate`.
+  app.addHook('onRoute', (route) => {
+    const access = declareAccess(route, anonymousRead);
+    route.onRequest = [authenticateFor(access), ...hooksOf(route.onRequest)];
+    route.preParsing = [authorizeFor(access), ...hooksOf(route.preParsing)];
   });
 
-  app.addHook('preParsing', function authorizeRequest(request, _reply, payload, done) {
-    let pending: Promise<void> | undefined;
-    try {
-      pending = check(request, request.routeOptions.config.access ?? 'public');
-    } catch (error) {
-      return done(error as Error);
-    }
-    if (pending === undefined) return done(null, payload);
-    pending.then(() => done(null, payload), done);
-  });
+  function authenticateFor(access: Access): onRequestHookHandler {
+    return function authenticate(request, reply, done) {
+      request.principal = ANONYMOUS;
+      // Public routes (health checks, metrics) never touch the token table.
+      if (access === 'public') return done();
+      const header = request.headers.authorization;
+      if (header === undefined) return done();
+      const bearer = /^Bearer +(\S+) *$/i.exec(header);
+      if (bearer === null) {
+        request.principal = { kind: 'invalid', reason: 'The Authorization header must be "Bearer <token>".' };
+        return done();
+      }
+      const found = tokens.authenticate(bearer[1]!);
+      const use = (principal: Principal) => {
+        request.principal = principal;
+        if (principal.kind === 'token') {
+          // Every later line of this request (including "request completed") names the caller.
+          request.log = reply.log = request.log.child({ actor: principal.name });
+        }
+        done();
+      };
+      if (found instanceof Promise) found.then(use, done);
+      else use(found);
+    };
+  }
+
+  function authorizeFor(access: Access): preParsingHookHandler {
+    return function authorizeRequest(request, _reply, payload, done) {
+      let pending: Promise<void> | undefined;
+      try {
+        pending = check(request, access);
+      } catch (error) {
+        return done(error as Error);
+      }
+      if (pending === undefined) return done(null, payload);
+      pending.then(() => done(null, payload), done);
+    };
+  }
+}
+
+/** A route option's hooks as an array (Fastify takes one function or several). */
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 
 /**
  * Checks that the route declares its access (plugin routes under /docs and CORS preflights are
  * public) and documents it in the route's OpenAPI operation.
  */
-function declareAccess(route: RouteOptions, anonymousRead: boolean): void {
+function declareAccess(route: RouteOptions, anonymousRead: boolean): Access {
   route.config ??= {};
   const config = route.config as { access?: Access };
   if (config.access === undefined) {
     if (route.method === 'OPTIONS' || route.url.startsWith('/docs')) {
       config.access = 'public';
-      return;
+      return 'public';
     }
     throw new Error(`Route ${String(route.method)} ${route.url} declares no config.access (public, read, write or admin).`);
   }
   const access = config.access;
-  if (access === 'public' || route.schema === undefined) return;
+  if (access === 'public' || route.schema === undefined) return access;
   const role = ROLE_FOR[access];
   const schema = route.schema as Record<string, unknown> & { response?: Record<number, unknown>; description?: string };
-  if (schema['x-required-role'] !== undefined) return; // the HEAD twin of a GET route shares its schema
+  if (schema['x-required-role'] !== undefined) return access; // the HEAD twin of a GET route shares its schema
   const anonymousToo = access === 'read' && anonymousRead;
   route.schema = {
     ...schema,
@@ -126,4 +145,5 @@ function declareAccess(route: RouteOptions, anonymousRead: boolean): void {
     description: `${schema.description ?? ''} Needs a token with role ${role} or above${anonymousToo ? ' (or none: anonymous reads are on)' : ''}.`.trim(),
     response: { ...schema.response, ...problemResponses(401, 403) },
   } as RouteOptions['schema'];
+  return access;
 }
