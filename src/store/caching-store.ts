@@ -118,9 +118,9 @@ class FreshCache<V> {
 /**
  * The store with the reads that every request makes (a config, the classes a write names, the
  * caller's token) answered from memory while nothing has changed. Without it a GET costs a database
- * round trip; with it, on SQLite, a PRAGMA that reads the WAL index (see SerialConnection in
- * database.ts). The cache never serves a stale version: another replica's commit changes the stamp,
- * and this process's own writes all pass through here.
+ * round trip; with it, on SQLite, one read of the WAL index's header (see wal-index.ts and
+ * SerialConnection in database.ts). The cache never serves a stale version: another replica's
+ * commit changes the stamp, and this process's own writes all pass through here.
  */
 export class CachingRegistryStore implements RegistryStore {
   readonly #configs: FreshCache<ConfigRecord | null>;
