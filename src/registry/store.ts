@@ -101,9 +101,9 @@ export interface RegistryCounts {
 export interface RegistryStore {
   /**
    * A value that changes whenever another process commits to the database, read without a query;
-   * undefined when the backend cannot tell (then every read must go to the database). It may
-   * change on this process's own writes too (which all go through this store), never stays the
-   * same across another's commit, and is never reused for a later state of the data.
+   * undefined when the backend cannot tell (then every read must go to the database). This
+   * process's own writes all go through this store and do not change it; a value is never reused
+   * for a later state of the data.
    */
   commitStamp(): number | undefined;
 

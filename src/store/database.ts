@@ -39,6 +39,8 @@ export interface Database {
    * See SerialConnection.commitStamp.
    */
   commitStamp(): number | undefined;
+  /** How commitStamp is read: the WAL index (SQLite file), the PRAGMA alone, or not at all (PostgreSQL). */
+  commitStampSource(): 'wal-index' | 'data_version' | undefined;
   /** Resolves when the database answers a trivial query; for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -186,6 +188,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     prisma,
     sql: new DriverSql(adapter, kind),
     commitStamp: () => (connection instanceof SerialConnection ? connection.commitStamp() : undefined),
+    commitStampSource: () => (connection instanceof SerialConnection ? connection.stampSource : undefined),
     async ping() {
       await prisma.$queryRawUnsafe('SELECT 1');
     },
@@ -297,6 +300,7 @@ class SerialConnection implements SqlDriverAdapter {
   #inTransaction = false;
   readonly #stamp: (() => number | undefined) | undefined;
   readonly #walIndex: WalIndexStamp | undefined;
+  stampSource: 'wal-index' | 'data_version' | undefined;
 
   constructor(private readonly inner: SqlDriverAdapter) {
     this.provider = inner.provider;
@@ -314,16 +318,31 @@ class SerialConnection implements SqlDriverAdapter {
     // One source of stamps for the connection's life: the two kinds of numbers must never mix.
     this.#walIndex = client.memory ? undefined : WalIndexStamp.open(client.name);
     const walIndex = this.#walIndex;
-    if (walIndex !== undefined) {
-      this.#stamp = () => walIndex.read();
+    let version: unknown;
+    let epoch = 0;
+    /** A new epoch when another connection has committed since the last call. */
+    const foreignCommits = (): number => {
+      const now = dataVersion.get();
+      if (now !== version) {
+        version = now;
+        epoch = nextEpoch();
+      }
+      return epoch;
+    };
+    this.stampSource = walIndex === undefined ? 'data_version' : 'wal-index';
+    if (walIndex === undefined) {
+      this.#stamp = foreignCommits;
     } else {
-      let seen: unknown;
-      let epoch = 0;
+      // The header moves on every commit, this connection's own too; data_version only on other
+      // connections' commits. So the cheap check runs every time, and the PRAGMA only after a
+      // commit: this process's own writes do not invalidate what it holds.
+      let header: number | undefined;
       this.#stamp = () => {
-        const version = dataVersion.get();
-        if (version !== seen) {
-          seen = version;
-          epoch = nextEpoch();
+        const now = walIndex.read();
+        if (now === undefined) return undefined;
+        if (now !== header) {
+          header = now;
+          return foreignCommits();
         }
         return epoch;
       };
@@ -332,10 +351,12 @@ class SerialConnection implements SqlDriverAdapter {
 
   /**
    * A number that changes whenever another connection (another process, the CLI, a replica on the
-   * same file) has committed since it was last read, with no query of the tables: the WAL index's
-   * header read with one pread (see wal-index.ts), or, where that file cannot be read, SQLite's
-   * PRAGMA data_version (a read transaction: three system calls). Undefined while a transaction
-   * is open here (its snapshot would hide other connections' commits) and when it cannot be told.
+   * same file) has committed since it was last read, and not for this connection's own commits,
+   * which the caller sees anyway. Read with no query of the tables: the WAL index's header with
+   * one pread (see wal-index.ts), and, only when that header moved, SQLite's PRAGMA data_version
+   * (a read transaction: three system calls) to tell another's commit from our own. Where the
+   * header cannot be read, the PRAGMA every time. Undefined while a transaction is open here (its
+   * snapshot would hide other connections' commits) and when it cannot be told.
    */
   commitStamp(): number | undefined {
     if (this.#inTransaction || this.#stamp === undefined) return undefined;
