@@ -91,8 +91,13 @@ export function pythonIdentifierProblem(name: string): string | undefined {
   return name === '' ? 'is empty; a Python identifier is required' : `${quote(name)} ${fault}`;
 }
 
+const CONFIG_NAME = new RegExp(CONFIG_NAME_PATTERN);
+
 /** Config names: `^[a-z0-9]([a-z0-9._-]{0,126}[a-z0-9])?$`. */
 export function configNameProblem(name: string): string | undefined {
+  // Every request names a config: a good name is accepted by one match, and only a bad one is
+  // looked at character by character, to say what is wrong with it.
+  if (CONFIG_NAME.test(name)) return undefined;
   if (name === '') return 'is empty';
   if (name.length > MAX_CONFIG_NAME_LENGTH) return tooLong(name.length, MAX_CONFIG_NAME_LENGTH);
   for (const ch of name) {

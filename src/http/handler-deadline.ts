@@ -9,26 +9,30 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  * 'close' listener for every request: ~5 µs of CPU per request here, some 5 % of a cached GET
  * (CPU profile under load). Nothing of ours uses the abort signal, so here one timer looks over
  * the requests in flight every `ms / 8`: a stuck request is answered between `ms` and `1.125 ms`
- * after it arrived, and a request costs one Map insertion and one deletion.
+ * after it arrived, and a request costs a list entry.
  */
 export function registerHandlerDeadline(app: FastifyInstance, ms: number): void {
   if (ms <= 0) return;
-  // Insertion order is arrival order, hence deadline order: a sweep stops at the first one due later.
-  const inFlight = new Map<FastifyReply, number>();
+  // The requests in flight, oldest first (arrival order is deadline order), as a doubly linked
+  // list whose entries the replies point to: O(1) to add, O(1) to take out on response, and a
+  // sweep stops at the first entry due later. (A Map keyed by reply cost ~2 µs per request here.)
+  const inFlight = new InFlight();
+  app.decorateReply(ENTRY, null);
   app.addHook('onRequest', (_request, reply, done) => {
-    inFlight.set(reply, performance.now() + ms);
+    (reply as WithEntry)[ENTRY] = inFlight.add(reply, performance.now() + ms);
     done();
   });
   app.addHook('onResponse', (_request, reply, done) => {
-    inFlight.delete(reply);
+    const entry = (reply as WithEntry)[ENTRY];
+    if (entry !== null) inFlight.remove(entry);
     done();
   });
 
   const sweep = () => {
     const now = performance.now();
-    for (const [reply, deadline] of inFlight) {
-      if (deadline > now) break;
-      inFlight.delete(reply);
+    for (let entry = inFlight.oldest(); entry !== undefined && entry.deadline <= now; entry = inFlight.oldest()) {
+      inFlight.remove(entry);
+      const { reply } = entry;
       // Answered, or the client is gone (no onResponse then): nothing to do.
       if (reply.sent || reply.raw.destroyed) continue;
       if (reply.raw.headersSent) {
@@ -49,4 +53,42 @@ export function registerHandlerDeadline(app: FastifyInstance, ms: number): void 
     clearInterval(timer);
     done();
   });
+}
+
+const ENTRY = 'handlerDeadlineEntry';
+type WithEntry = FastifyReply & { [ENTRY]: Entry | null };
+
+interface Entry {
+  readonly reply: FastifyReply;
+  readonly deadline: number;
+  prev: Entry | undefined;
+  next: Entry | undefined;
+  removed: boolean;
+}
+
+class InFlight {
+  #head: Entry | undefined;
+  #tail: Entry | undefined;
+
+  add(reply: FastifyReply, deadline: number): Entry {
+    const entry: Entry = { reply, deadline, prev: this.#tail, next: undefined, removed: false };
+    if (this.#tail === undefined) this.#head = entry;
+    else this.#tail.next = entry;
+    this.#tail = entry;
+    return entry;
+  }
+
+  remove(entry: Entry): void {
+    if (entry.removed) return;
+    entry.removed = true;
+    if (entry.prev === undefined) this.#head = entry.next;
+    else entry.prev.next = entry.next;
+    if (entry.next === undefined) this.#tail = entry.prev;
+    else entry.next.prev = entry.prev;
+    entry.prev = entry.next = undefined;
+  }
+
+  oldest(): Entry | undefined {
+    return this.#head;
+  }
 }

@@ -1,5 +1,4 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { ANONYMOUS, type Principal, type Role } from './access.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import type { Page, PageTokens } from './page-token.js';
@@ -22,6 +21,8 @@ export const BOOTSTRAP_ADMIN_NAME = 'admin';
 export const TOKEN_NAME_PATTERN = '^[a-z0-9]([a-z0-9._@-]{0,62}[a-z0-9])?$';
 
 const RESERVED_NAMES = new Set([BOOTSTRAP_ADMIN_NAME, ANONYMOUS]);
+
+const BOOTSTRAP_ADMIN: Principal = Object.freeze({ kind: 'token', name: BOOTSTRAP_ADMIN_NAME, role: 'admin' });
 
 /** Presented secrets whose digest is remembered (see TokensService.digestOf). */
 const DIGEST_MEMO_ENTRIES = 256;
@@ -65,7 +66,7 @@ export interface TokensOptions {
  */
 export class TokensService {
   private readonly adminSecretDigest: Buffer | undefined;
-  private readonly digests = new LRUCache<string, Buffer>({ max: DIGEST_MEMO_ENTRIES });
+  private readonly digests = new Map<string, Buffer>();
   private readonly clock: () => number;
   private authState: { required: boolean; until: number } | undefined;
   private authStateLoading: Promise<boolean> | undefined;
@@ -144,9 +145,7 @@ export class TokensService {
   authenticate(secret: string): Principal | Promise<Principal> {
     const digest = this.digestOf(secret);
     // Digests have equal lengths, so the comparison takes the same time whatever was sent.
-    if (this.adminSecretDigest !== undefined && timingSafeEqual(digest, this.adminSecretDigest)) {
-      return { kind: 'token', name: BOOTSTRAP_ADMIN_NAME, role: 'admin' };
-    }
+    if (this.adminSecretDigest !== undefined && timingSafeEqual(digest, this.adminSecretDigest)) return BOOTSTRAP_ADMIN;
     const invalid: Principal = { kind: 'invalid', reason: 'The bearer token is not valid (unknown or revoked).' };
     if (!SECRET_PATTERN.test(secret)) return invalid;
     // An indexed lookup is not a constant-time comparison, and need not be: what it compares is
@@ -169,6 +168,8 @@ export class TokensService {
     let digest = this.digests.get(secret);
     if (digest === undefined) {
       digest = hash('sha256', secret, 'buffer');
+      // A plain Map, emptied when full, is cheaper per hit than an LRU, and callers are few.
+      if (this.digests.size >= DIGEST_MEMO_ENTRIES) this.digests.clear();
       this.digests.set(secret, digest);
     }
     return digest;

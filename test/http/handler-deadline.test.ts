@@ -49,6 +49,13 @@ describe('the handler deadline', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
   });
 
+  it('times out only the stuck ones among requests that arrive together and finish in any order', async () => {
+    await appWith(200);
+    const urls = Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? '/hangs' : '/slow'));
+    const answers = await Promise.all(urls.map((url) => app.inject({ method: 'GET', url })));
+    expect(answers.map((r) => r.statusCode)).toEqual(urls.map((url) => (url === '/hangs' ? 503 : 200)));
+  });
+
   it('ends a reply that began and stalled, since it can no longer become a problem', async () => {
     await appWith(200);
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
