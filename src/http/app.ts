@@ -85,8 +85,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerGracefulClose(app);
   registerHandlerDeadline(app, timeouts.handlerMs ?? 0);
 
-  // Order matters. Authentication is the first onRequest hook (the rate limiter counts per token);
-  // the rate limiter attaches its hook to routes added after it; authorization runs in preParsing.
+  // Order matters. Authentication is each route's first onRequest hook (the rate limiter counts
+  // per token); the rate limiter attaches its hook to routes added after it, behind
+  // authentication's; authorization runs in preParsing.
   registerAuth(app, { tokens: registry.tokens, anonymousRead: options.anonymousRead ?? false });
   registerRequestLogging(app);
   registerSecurityHeaders(app);

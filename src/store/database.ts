@@ -21,7 +21,7 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { DriverSql } from './driver-sql.js';
-import { nextEpoch, WalIndexStamp } from './wal-index.js';
+import { WalIndexStamp } from './wal-index.js';
 import { applyMigrations } from './migrate.js';
 
 export type { PrismaClient };
@@ -284,6 +284,17 @@ function sqliteConnections(factory: SqlDriverAdapterFactory, script: string, con
   };
 }
 
+let lastEpoch = 0;
+
+/**
+ * Commit stamps are numbers from one sequence for the whole process, so that two connections (a
+ * reconnect after a disconnect, two replicas in one test process) never hand out the same number
+ * for different states of the data: a value cached under one is never served under the other.
+ */
+function nextEpoch(): number {
+  return ++lastEpoch;
+}
+
 /**
  * The 7.10 SQLite adapter has a single connection and queues transactions, but runs a plain
  * statement at once, even while an interactive transaction is open on that connection. Such a
@@ -300,7 +311,7 @@ class SerialConnection implements SqlDriverAdapter {
   #inTransaction = false;
   readonly #stamp: (() => number | undefined) | undefined;
   readonly #walIndex: WalIndexStamp | undefined;
-  stampSource: 'wal-index' | 'data_version' | undefined;
+  readonly stampSource: 'wal-index' | 'data_version' | undefined;
 
   constructor(private readonly inner: SqlDriverAdapter) {
     this.provider = inner.provider;
@@ -315,12 +326,11 @@ class SerialConnection implements SqlDriverAdapter {
     const dataVersion = client.prepare('PRAGMA data_version').pluck();
     // That first read transaction also creates and initialises the WAL index, if it was not yet.
     dataVersion.get();
-    // One source of stamps for the connection's life: the two kinds of numbers must never mix.
     this.#walIndex = client.memory ? undefined : WalIndexStamp.open(client.name);
     const walIndex = this.#walIndex;
     let version: unknown;
     let epoch = 0;
-    /** A new epoch when another connection has committed since the last call. */
+    /** A new epoch (see nextEpoch) when another connection has committed since the last call. */
     const foreignCommits = (): number => {
       const now = dataVersion.get();
       if (now !== version) {

@@ -1,16 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
-let lastEpoch = 0;
-
-/**
- * Commit stamps are numbers from one sequence for the whole process, so that two connections (a
- * reconnect after a disconnect, two replicas in one test process) never hand out the same number
- * for different states of the data: a value cached under one is never served under the other.
- */
-export function nextEpoch(): number {
-  return ++lastEpoch;
-}
-
 /**
  * Tells whether any connection has committed to a SQLite database in WAL mode by reading the
  * header of its WAL index (the `<db>-shm` file) with one `pread`.
@@ -29,7 +18,7 @@ export function nextEpoch(): number {
  * commit. Each commit changes the header (iChange, mxFrame and the frame checksum, or the salts
  * when the WAL starts over), so equal headers mean that nobody has committed in between.
  *
- * `read()` answers a number (from nextEpoch) that changes when the header does (also on this connection's own
+ * `read()` answers a number that changes when the header does (also on this connection's own
  * commits and on checkpoints that restart the WAL: only ever more changes than data_version, never
  * fewer), or undefined when that cannot be told now: the copies differ (a commit is being
  * published this instant), the index is not initialised, or the file is not one we know. Callers
@@ -43,7 +32,7 @@ export class WalIndexStamp {
   readonly #fd: number;
   readonly #scratch = Buffer.alloc(2 * WalIndexStamp.HEADER_BYTES);
   readonly #last = Buffer.alloc(WalIndexStamp.HEADER_BYTES);
-  #epoch = 0;
+  #changes = 0;
   #closed = false;
 
   private constructor(fd: number) {
@@ -81,9 +70,9 @@ export class WalIndexStamp {
     if (scratch[12] !== 1) return undefined;
     if (scratch.compare(this.#last, 0, size, 0, size) !== 0) {
       scratch.copy(this.#last, 0, 0, size);
-      this.#epoch = nextEpoch();
+      this.#changes++;
     }
-    return this.#epoch;
+    return this.#changes;
   }
 
   close(): void {

@@ -81,6 +81,15 @@ describe.each(BACKENDS)('the read cache on %s', (kind) => {
     expect(store.commitStamp()).toBe(stamp);
   });
 
+  it('never hands out one stamp from two connections, so a reconnect cannot serve what the old one cached', async () => {
+    if (kind === 'postgresql') return;
+    const seen = new Set([database.commitStamp(), other.commitStamp()]);
+    expect(seen.size).toBe(2);
+    await other.close();
+    other = await openDatabase(testDb.url, { migrate: false });
+    expect(seen.has(other.commitStamp())).toBe(false);
+  });
+
   it('serves what another connection committed, at once', async () => {
     const cached = new CachingRegistryStore(new PrismaRegistryStore(database));
     const elsewhere = new PrismaRegistryStore(other);
