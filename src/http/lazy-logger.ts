@@ -5,8 +5,6 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 type Level = (typeof LEVELS)[number];
 type LogFn = (...args: unknown[]) => void;
 
-const noop: LogFn = () => {};
-
 /**
  * A child logger that pino makes only when a line is written at an enabled level. Fastify makes a
  * child (bound to the request id) for every request, and pino serialises a child's bindings when it
@@ -17,37 +15,52 @@ const noop: LogFn = () => {};
  */
 class LazyChild {
   #real: FastifyBaseLogger | undefined;
-  readonly fatal: LogFn;
-  readonly error: LogFn;
-  readonly warn: LogFn;
-  readonly info: LogFn;
-  readonly debug: LogFn;
-  readonly trace: LogFn;
-  readonly silent: LogFn = noop;
 
+  // What the real child is made of, kept rather than closed over, and methods on the prototype:
+  // two of these are made per request (the request's and the caller's), and most never write.
   constructor(
-    private readonly make: () => FastifyBaseLogger,
+    private readonly parent: FastifyBaseLogger | LazyChild,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions | undefined,
     readonly level: string,
     private readonly enabled: ReadonlySet<Level>,
-  ) {
-    const method = (level: Level): LogFn =>
-      enabled.has(level) ? (...args) => (this.real[level] as LogFn)(...args) : noop;
-    this.fatal = method('fatal');
-    this.error = method('error');
-    this.warn = method('warn');
-    this.info = method('info');
-    this.debug = method('debug');
-    this.trace = method('trace');
-  }
+  ) {}
 
   private get real(): FastifyBaseLogger {
-    this.#real ??= this.make();
+    if (this.#real === undefined) {
+      const parent = this.parent instanceof LazyChild ? this.parent.real : this.parent;
+      this.#real = parent.child(this.bindings, this.options);
+    }
     return this.#real;
+  }
+
+  fatal(...args: unknown[]): void {
+    if (this.enabled.has('fatal')) (this.real.fatal as LogFn)(...args);
+  }
+  error(...args: unknown[]): void {
+    if (this.enabled.has('error')) (this.real.error as LogFn)(...args);
+  }
+  warn(...args: unknown[]): void {
+    if (this.enabled.has('warn')) (this.real.warn as LogFn)(...args);
+  }
+  info(...args: unknown[]): void {
+    if (this.enabled.has('info')) (this.real.info as LogFn)(...args);
+  }
+  debug(...args: unknown[]): void {
+    if (this.enabled.has('debug')) (this.real.debug as LogFn)(...args);
+  }
+  trace(...args: unknown[]): void {
+    if (this.enabled.has('trace')) (this.real.trace as LogFn)(...args);
+  }
+  silent(): void {}
+
+  isLevelEnabled(level: string): boolean {
+    return this.enabled.has(level as Level);
   }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     if (options?.level !== undefined) return this.real.child(bindings, options);
-    return new LazyChild(() => this.real.child(bindings, options), this.level, this.enabled) as unknown as FastifyBaseLogger;
+    return new LazyChild(this, bindings, options, this.level, this.enabled) as unknown as FastifyBaseLogger;
   }
 }
 
@@ -65,6 +78,6 @@ export function lazyChildLoggerFactory(): ChildLoggerFactory {
       enabled = new Set(LEVELS.filter((level) => isLevelEnabled?.call(logger, level) ?? true));
       enabledAt.set(logger.level, enabled);
     }
-    return new LazyChild(() => logger.child(bindings, options), logger.level, enabled) as unknown as FastifyBaseLogger;
+    return new LazyChild(logger, bindings, options, logger.level, enabled) as unknown as FastifyBaseLogger;
   };
 }

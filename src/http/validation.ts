@@ -49,8 +49,8 @@ export function problemsFromIssues(
  * Our own validator compiler rather than fastify-type-provider-zod's: that one flattens zod's
  * path into an unescaped string, and we need RFC 6901 pointers and parameter names.
  *
- * Header schemas (loose objects of a few optional strings, with no transforms) check only the
- * headers they name, and leave `request.headers` as Node parsed it. Validating the whole headers
+ * Header schemas (loose objects of a few optional strings, with no checks or transforms) check only
+ * the headers they name, and leave `request.headers` as Node parsed it. Validating the whole headers
  * object would copy every header the client sent, and handing Fastify a value makes every later
  * read of `request.headers` copy them all again (Fastify merges a replaced headers object into the
  * raw one on each access).
@@ -60,6 +60,15 @@ export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, ht
   if (named !== undefined) {
     return (data) => {
       const headers = data as Record<string, unknown>;
+      // Every value a string or absent: the schema (optional strings, no checks) holds, and zod
+      // would only say so more slowly. Node joins repeats of these headers into one string, so
+      // only an injected request can bring anything else, and then zod words the problem.
+      let strings = true;
+      for (const key of named) {
+        const value = headers[key];
+        if (value !== undefined && typeof value !== 'string') strings = false;
+      }
+      if (strings) return {};
       const picked: Record<string, unknown> = {};
       for (const key of named) if (headers[key] !== undefined) picked[key] = headers[key];
       const result = schema.safeParse(picked);
@@ -72,15 +81,15 @@ export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, ht
   };
 };
 
-/** The keys of a loose object schema whose output is its input (no transforms); else undefined. */
+/** The keys of a loose object schema of optional strings without checks (its output is its input); else undefined. */
 function namedKeys(schema: z.ZodType): string[] | undefined {
   const def = schema._zod.def as { type: string; shape?: Record<string, z.ZodType>; catchall?: z.ZodType };
   if (def.type !== 'object' || def.shape === undefined || def.catchall?._zod.def.type !== 'unknown') return undefined;
   const shape = def.shape;
   const plain = (s: z.ZodType): boolean => {
-    const d = s._zod.def as { type: string; innerType?: z.ZodType };
+    const d = s._zod.def as { type: string; innerType?: z.ZodType; checks?: unknown[] };
     if (d.type === 'optional') return d.innerType !== undefined && plain(d.innerType);
-    return d.type === 'string';
+    return d.type === 'string' && (d.checks === undefined || d.checks.length === 0);
   };
   return Object.values(shape).every(plain) ? Object.keys(shape) : undefined;
 }

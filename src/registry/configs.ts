@@ -91,9 +91,17 @@ export class ConfigsService {
   ) {}
 
   async get(name: string): Promise<ConfigRecord> {
-    const record = await this.store.getConfig(name);
-    if (record === null || record.head.deleted) throw notFound(name);
-    return record;
+    return live(name, await this.store.getConfig(name));
+  }
+
+  /**
+   * What get() would answer, at once, when the store knows it to be current without reading the
+   * database (see RegistryStore.peekConfig); undefined: call get(). Throws get()'s 404 likewise.
+   * The hottest reads (GET of a config and of its dict) take this path, sparing three promises.
+   */
+  peek(name: string): ConfigRecord | undefined {
+    const kept = this.store.peekConfig?.(name);
+    return kept === undefined ? undefined : live(name, kept.value);
   }
 
   /** PUT: replaces the whole resource (left-out description and labels become empty). */
@@ -452,6 +460,12 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   return ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/** The record of a config that is there and not deleted, else get()'s 404. */
+function live(name: string, record: ConfigRecord | null): ConfigRecord {
+  if (record === null || record.head.deleted) throw notFound(name);
+  return record;
 }
 
 function notFound(name: string): NotFoundError {

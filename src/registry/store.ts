@@ -129,6 +129,13 @@ export interface RegistryStore {
   classReferences(id: string, query: { after?: string; limit: number }): Promise<string[]>;
 
   getConfig(name: string): Promise<ConfigRecord | null>;
+  /**
+   * What getConfig would answer, when the store can tell without reading the database that it is
+   * current (a cache whose commit stamp still holds): `{ value }`; else undefined, and the caller
+   * calls getConfig. Lets a cached read be answered without a promise. Stores without a cache
+   * leave it out.
+   */
+  peekConfig?(name: string): { value: ConfigRecord | null } | undefined;
   getHead(name: string): Promise<ConfigHead | null>;
   getVersion(name: string, version: number): Promise<VersionRecord | null>;
   /** Newest first; `before` is the version to continue below. */

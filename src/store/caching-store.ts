@@ -196,6 +196,10 @@ export class CachingRegistryStore implements RegistryStore {
     return this.#configs.read(name, () => this.inner.getConfig(name));
   }
 
+  peekConfig(name: string): { value: ConfigRecord | null } | undefined {
+    return this.#configs.get(name);
+  }
+
   async getHead(name: string): Promise<ConfigHead | null> {
     const kept = this.#configs.get(name);
     if (kept !== undefined) return kept.value?.head ?? null;

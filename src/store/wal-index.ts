@@ -31,7 +31,9 @@ export class WalIndexStamp {
 
   readonly #fd: number;
   readonly #scratch = Buffer.alloc(2 * WalIndexStamp.HEADER_BYTES);
-  readonly #last = Buffer.alloc(WalIndexStamp.HEADER_BYTES);
+  /** The scratch buffer as native-endian 32-bit words: both copies compared without a call into C++. */
+  readonly #words = new Int32Array(this.#scratch.buffer, this.#scratch.byteOffset, (2 * WalIndexStamp.HEADER_BYTES) / 4);
+  readonly #last = new Int32Array(WalIndexStamp.HEADER_BYTES / 4);
   #changes = 0;
   #closed = false;
 
@@ -58,20 +60,23 @@ export class WalIndexStamp {
 
   read(): number | undefined {
     if (this.#closed) return undefined;
-    const size = WalIndexStamp.HEADER_BYTES;
-    const scratch = this.#scratch;
-    if (readSync(this.#fd, scratch, 0, 2 * size, 0) !== 2 * size) return undefined;
+    const bytes = 2 * WalIndexStamp.HEADER_BYTES;
+    if (readSync(this.#fd, this.#scratch, 0, bytes, 0) !== bytes) return undefined;
+    const words = this.#words;
+    const n = WalIndexStamp.HEADER_BYTES / 4;
     // The two copies differ while a writer is publishing its commit: unknown for this instant.
-    if (scratch.compare(scratch, size, 2 * size, 0, size) !== 0) return undefined;
-    // iVersion (native-endian u32 at 0) and isInit (u8 at 12).
-    if (scratch.readUInt32LE(0) !== WalIndexStamp.FORMAT_VERSION && scratch.readUInt32BE(0) !== WalIndexStamp.FORMAT_VERSION) {
-      return undefined;
+    for (let i = 0; i < n; i++) if (words[i] !== words[n + i]) return undefined;
+    // iVersion is a native-endian u32 at byte 0, as the words are read; isInit is the byte at 12.
+    if (words[0] !== WalIndexStamp.FORMAT_VERSION || this.#scratch[12] !== 1) return undefined;
+    const last = this.#last;
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      if (last[i] !== words[i]) {
+        last[i] = words[i]!;
+        changed = true;
+      }
     }
-    if (scratch[12] !== 1) return undefined;
-    if (scratch.compare(this.#last, 0, size, 0, size) !== 0) {
-      scratch.copy(this.#last, 0, 0, size);
-      this.#changes++;
-    }
+    if (changed) this.#changes++;
     return this.#changes;
   }
 

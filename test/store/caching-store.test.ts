@@ -103,6 +103,26 @@ describe.each(BACKENDS)('the read cache on %s', (kind) => {
     expect(await cached.getConfig('n')).toBeNull();
   });
 
+  it('offers a config at once (peekConfig) only while it is known to be current', async () => {
+    const cached = new CachingRegistryStore(new PrismaRegistryStore(database));
+    const elsewhere = new PrismaRegistryStore(other);
+    expect(cached.peekConfig('n')).toBeUndefined();
+    expect((await cached.appendVersion(append('n', 1, ['v1']))).ok).toBe(true);
+    if (kind === 'postgresql') {
+      // No commit stamp: every read goes to the database.
+      await cached.getConfig('n');
+      expect(cached.peekConfig('n')).toBeUndefined();
+      return;
+    }
+    expect(attrsOf(cached.peekConfig('n')!.value)).toEqual(['v1']); // its own write
+    expect((await elsewhere.appendVersion(append('n', 2, ['v2']))).ok).toBe(true);
+    expect(cached.peekConfig('n')).toBeUndefined(); // another connection committed
+    expect(attrsOf(await cached.getConfig('n'))).toEqual(['v2']);
+    expect(attrsOf(cached.peekConfig('n')!.value)).toEqual(['v2']);
+    expect(await cached.getConfig('missing')).toBeNull();
+    expect(cached.peekConfig('missing')?.value).toBeNull();
+  });
+
   it('does not keep a read that was overtaken by this process\'s own write', async () => {
     const real = new PrismaRegistryStore(database);
     let release!: () => void;

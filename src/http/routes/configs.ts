@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { applyMergePatch } from '../../domain/merge-patch.js';
 import { renderPython } from '../../domain/python.js';
 import type { ConfigContent, WriteResult } from '../../registry/configs.js';
+import type { ConfigRecord, VersionRecord } from '../../registry/store.js';
 import { InvalidError } from '../../registry/errors.js';
 import { etagOf, ifNoneMatchHolds, type Preconditions } from '../../registry/preconditions.js';
 import type { Registry } from '../../registry/registry.js';
@@ -157,15 +158,18 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         ...problemResponses(404, 422),
       },
     },
-    handler: async function getConfig(request, reply) {
-      const record = await configs.get(request.params.name);
-      const etag = etagOf(record.latest.version);
-      reply.header('etag', etag);
-      const inm = request.headers['if-none-match'];
-      if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) {
-        return sendEmpty(reply, 304);
-      }
-      return sendJsonText(reply, configBody(record));
+    // Not async: a config the store holds as current is answered at once (configs.peek), and only
+    // a read that goes to the database makes a promise.
+    handler: function getConfig(request, reply) {
+      const { name } = request.params;
+      const send = (record: ConfigRecord) => {
+        reply.header('etag', etagOf(record.latest.version));
+        const inm = request.headers['if-none-match'];
+        if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) return sendEmpty(reply, 304);
+        return sendJsonText(reply, configBody(record));
+      };
+      const kept = configs.peek(name);
+      return kept === undefined ? configs.get(name).then(send) : send(kept);
     },
   });
 
@@ -418,9 +422,13 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         ...problemResponses(404, 422),
       },
     },
-    handler: async function getConfigDict(request, reply) {
-      const version = await configs.getVersionOrLatest(request.params.name, request.query.version);
-      return sendJsonText(reply.header('etag', etagOf(version.version)), version.configJson);
+    // Not async, like getConfig: the latest version of a config held as current is answered at once.
+    handler: function getConfigDict(request, reply) {
+      const { name } = request.params;
+      const { version } = request.query;
+      const send = (record: VersionRecord) => sendJsonText(reply.header('etag', etagOf(record.version)), record.configJson);
+      const kept = version === undefined ? configs.peek(name) : undefined;
+      return kept === undefined ? configs.getVersionOrLatest(name, version).then(send) : send(kept.latest);
     },
   });
 
