@@ -1,12 +1,13 @@
-// npm run bench [-- --quick] [--backend sqlite|postgresql] [--rounds N] [--seconds S]
+// npm run bench [-- --quick] [--backend sqlite|postgresql] [--rounds N] [--seconds S] [--slice S]
 //                [--connections N] [--large N] [--loader wrk|autocannon]
 //                [--only name,name] [--profile] [--no-build]
 //
 // Starts the product in production mode (npm start's command line, LOG_LEVEL=warn) and a bench-only
 // baseline server, each in its own process, builds registries of two sizes on each database, and
-// drives them over loopback with wrk (or autocannon when wrk is not installed). Every scenario runs once per round,
-// next to its baseline; ratios are taken within a round (same moment, same machine load) and the
-// median over the rounds is reported. Prints a table and writes bench/results.json.
+// drives them over loopback with wrk (or autocannon when wrk is not installed). Every scenario runs once per round;
+// a scenario measured against baselines runs interleaved with them, in slices of --slice seconds
+// taking turns, so that both see the same moments of a shared machine. Ratios are taken within a
+// round and the median over the rounds is reported. Prints a table and writes bench/results.json.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ interface Options {
   backends: Kind[];
   rounds: number;
   seconds: number;
+  /** Seconds of one slice when a scenario and its baselines take turns (see runInterleaved). */
+  slice: number;
   warmup: number;
   /** Warm up before every run (else only in the first round). */
   warmupEveryRound: boolean;
@@ -50,6 +53,7 @@ function parseOptions(argv: string[]): Options {
     rounds: Number(value('rounds') ?? (quick ? 2 : 3)),
     // wrk takes whole seconds.
     seconds: Number(value('seconds') ?? (quick ? 1 : 5)),
+    slice: Number(value('slice') ?? 1),
     // Quick mode is a smoke run: no warm-up runs (the set-up has exercised the read paths).
     warmup: quick ? 0 : 1,
     warmupEveryRound: true,
@@ -69,6 +73,8 @@ interface Scenario {
   name: string;
   what: string;
   spec: (servers: Servers) => LoadSpec;
+  /** The scenarios its ratios are taken against, run interleaved with it (see runInterleaved). */
+  baselines?: string[];
 }
 
 interface Servers {
@@ -136,7 +142,12 @@ function scenarios(o: Options, f: Fixture, token: string): Scenario[] {
   return [
     { name: 'get.bare', what: 'bare Fastify: same bytes (headers too) from memory', spec: get('baseline', f.largeNames) },
     { name: 'get.bare-body', what: 'bare Fastify: same body and ETag only', spec: get('baseline', f.largeNames, '', false, '/body-only') },
-    { name: 'get', what: `GET /v1/configs/{name} (${fmtCount(o.large)} configs)`, spec: get('large', f.largeNames) },
+    {
+      name: 'get',
+      what: `GET /v1/configs/{name} (${fmtCount(o.large)} configs)`,
+      spec: get('large', f.largeNames),
+      baselines: ['get.bare', 'get.bare-body'],
+    },
     { name: 'get.small', what: `GET /v1/configs/{name} (${fmtCount(o.small)} configs)`, spec: get('small', f.smallNames) },
     {
       name: 'get.uncached',
@@ -144,11 +155,16 @@ function scenarios(o: Options, f: Fixture, token: string): Scenario[] {
       spec: get('large', f.coldNames),
     },
     { name: 'dict.bare', what: 'bare Fastify: same bytes (headers too) from memory', spec: get('baseline', f.largeNames, '/dict') },
-    { name: 'dict', what: 'GET /v1/configs/{name}/dict', spec: get('large', f.largeNames, '/dict') },
+    { name: 'dict', what: 'GET /v1/configs/{name}/dict', spec: get('large', f.largeNames, '/dict'), baselines: ['dict.bare'] },
     { name: 'get.304.bare', what: 'bare Fastify: If-None-Match -> the same 304', spec: get('baseline', f.largeNames, '', true) },
-    { name: 'get.304', what: 'GET /v1/configs/{name}, If-None-Match -> 304', spec: get('large', f.largeNames, '', true) },
+    {
+      name: 'get.304',
+      what: 'GET /v1/configs/{name}, If-None-Match -> 304',
+      spec: get('large', f.largeNames, '', true),
+      baselines: ['get.304.bare'],
+    },
     { name: 'put.raw', what: 'raw driver: one transaction, no ORM', spec: put('baseline', 'r') },
-    { name: 'put', what: 'PUT /v1/configs/{name} (new version)', spec: put('large', 'w') },
+    { name: 'put', what: 'PUT /v1/configs/{name} (new version)', spec: put('large', 'w'), baselines: ['put.raw'] },
     { name: 'list.first', what: 'GET /v1/configs (first page of 100)', spec: list('pageSize=100') },
     { name: 'list.deep', what: 'GET /v1/configs (page of 100 at 90%)', spec: list(`pageSize=100&pageToken=${encodeURIComponent(f.deepToken)}`) },
     { name: 'list.usesClass', what: `?usesClass= (1 in ${TEMPLATE_COUNT} configs)`, spec: list(`pageSize=100&usesClass=${f.usesClass}`) },
@@ -235,6 +251,28 @@ async function buildRegistry(kind: Kind, label: string, size: number, o: Options
   if (writeTargets) probes.push({ name: writeTargetName('w', 1), template: configName(1) });
   await timed(`${label}: ${probes.length} copies read back through HTTP like their templates`, () => verifyCopies(api, probes));
   return { db, service, api };
+}
+
+/**
+ * Runs `specs` (a scenario after its baselines) for `o.seconds` each, taking turns in slices of
+ * `o.slice` seconds, in alternating order (A B, B A, A B, ...). A shared machine's speed drifts over
+ * seconds; run one after the other, a scenario and its baseline would see different machines, and
+ * that difference, not the code, decided many a ratio (BENCHMARKS.md). Each result sums its slices:
+ * req/s and CPU per request over all of them; p50 and p99 are the medians of the slices' values.
+ */
+async function runInterleaved(specs: LoadSpec[], o: Options): Promise<LoadResult[]> {
+  const slices = Math.max(1, Math.round(o.seconds / o.slice));
+  const runs: LoadResult[][] = specs.map(() => []);
+  for (let i = 0; i < slices; i++) {
+    const order = specs.map((_, j) => (i % 2 === 0 ? j : specs.length - 1 - j));
+    for (const j of order) runs[j]!.push(await runLoad({ ...specs[j]!, seconds: o.seconds / slices }, o.loader));
+  }
+  return runs.map((parts) => {
+    const requests = parts.reduce((sum, r) => sum + r.requests, 0);
+    const seconds = parts.reduce((sum, r) => sum + r.requests / r.rps, 0);
+    const cpuUs = parts.reduce((sum, r) => sum + r.cpuUs * r.requests, 0) / requests;
+    return { rps: requests / seconds, p50: median(parts.map((r) => r.p50)), p99: median(parts.map((r) => r.p99)), requests, cpuUs };
+  });
 }
 
 /** Every name in the registry, page by page (also checks the count), and a token for a deep page. */
@@ -327,19 +365,32 @@ async function runBackend(kind: Kind, o: Options): Promise<BackendResult> {
     const servers: Servers = { small: small.service, large: large.service, baseline };
     const list = scenarios(o, fixture, token).filter((s) => o.only === undefined || o.only.has(s.name));
     const results: BackendResult['scenarios'] = {};
+    // A baseline runs with the scenario measured against it, when that one runs too.
+    const byName = new Map(list.map((s) => [s.name, s]));
+    const runWithOthers = new Set(list.flatMap((s) => s.baselines ?? []));
     for (let round = 1; round <= o.rounds; round++) {
       log(`  round ${round}/${o.rounds}  (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
       for (const scenario of list) {
-        const spec = scenario.spec(servers);
-        if (o.warmup > 0 && (round === 1 || o.warmupEveryRound)) await runLoad({ ...spec, seconds: o.warmup }, o.loader);
-        const result = await runLoad(spec, o.loader);
-        (results[scenario.name] ??= { what: scenario.what, rounds: [], median: { rps: 0, p50: 0, p99: 0, cpuUs: 0 } }).rounds.push(result);
-        log(
-          `    ${scenario.name.padEnd(15)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  ${result.cpuUs.toFixed(0)} µs CPU/req`,
-        );
+        if (runWithOthers.has(scenario.name)) continue;
+        const group = [...(scenario.baselines ?? []).flatMap((name) => byName.get(name) ?? []), scenario];
+        const specs = group.map((s) => s.spec(servers));
+        if (o.warmup > 0 && (round === 1 || o.warmupEveryRound)) {
+          for (const spec of specs) await runLoad({ ...spec, seconds: o.warmup }, o.loader);
+        }
+        const measured = await runInterleaved(specs, o);
+        group.forEach((member, i) => {
+          const result = measured[i]!;
+          (results[member.name] ??= { what: member.what, rounds: [], median: { rps: 0, p50: 0, p99: 0, cpuUs: 0 } }).rounds.push(result);
+          log(
+            `    ${member.name.padEnd(15)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  ${result.cpuUs.toFixed(0)} µs CPU/req`,
+          );
+        });
       }
     }
-    for (const r of Object.values(results)) {
+    // In the order of the scenario list, whatever order they ran in.
+    const ordered: BackendResult['scenarios'] = {};
+    for (const s of list) if (results[s.name] !== undefined) ordered[s.name] = results[s.name]!;
+    for (const r of Object.values(ordered)) {
       r.median = {
         rps: median(r.rounds.map((x) => x.rps)),
         p50: median(r.rounds.map((x) => x.p50)),
@@ -349,8 +400,8 @@ async function runBackend(kind: Kind, o: Options): Promise<BackendResult> {
     }
     const ratios: BackendResult['ratios'] = {};
     for (const def of RATIOS) {
-      const a = results[def.of];
-      const b = results[def.over];
+      const a = ordered[def.of];
+      const b = ordered[def.over];
       if (a === undefined || b === undefined) continue;
       const rounds = a.rounds.map((x, i) => x[def.metric] / b.rounds[i]![def.metric]);
       const m = median(rounds);
@@ -368,7 +419,7 @@ async function runBackend(kind: Kind, o: Options): Promise<BackendResult> {
     }
     const memory = large.service.memory();
     const rss = { ...memory, target: `< ${RSS_TARGET_MIB} MiB`, pass: memory.rssMiB < RSS_TARGET_MIB };
-    return { kind, sizes: { small: o.small, large: o.large, largeLive }, scenarios: results, ratios, rss };
+    return { kind, sizes: { small: o.small, large: o.large, largeLive }, scenarios: ordered, ratios, rss };
   } finally {
     for (const step of cleanup.reverse()) await step().catch((e: unknown) => log(`cleanup: ${String(e)}`));
   }
