@@ -90,18 +90,14 @@ export class ConfigsService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async get(name: string): Promise<ConfigRecord> {
-    return live(name, await this.store.getConfig(name));
-  }
-
   /**
-   * What get() would answer, at once, when the store knows it to be current without reading the
-   * database (see RegistryStore.peekConfig); undefined: call get(). Throws get()'s 404 likewise.
-   * The hottest reads (GET of a config and of its dict) take this path, sparing three promises.
+   * The config and its latest version; 404 unless it is there and not deleted. At once (no
+   * promise; a 404 is thrown) when the store holds it as current (see RegistryStore.getConfig),
+   * as TokensService.authenticate answers at once when it can: GET of a config and of its dict.
    */
-  peek(name: string): ConfigRecord | undefined {
-    const kept = this.store.peekConfig?.(name);
-    return kept === undefined ? undefined : live(name, kept.value);
+  get(name: string): ConfigRecord | Promise<ConfigRecord> {
+    const found = this.store.getConfig(name);
+    return found instanceof Promise ? found.then((record) => live(name, record)) : live(name, found);
   }
 
   /** PUT: replaces the whole resource (left-out description and labels become empty). */

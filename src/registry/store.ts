@@ -128,14 +128,12 @@ export interface RegistryStore {
   /** Names of the live configs whose latest version references the class, ascending. */
   classReferences(id: string, query: { after?: string; limit: number }): Promise<string[]>;
 
-  getConfig(name: string): Promise<ConfigRecord | null>;
   /**
-   * What getConfig would answer, when the store can tell without reading the database that it is
-   * current (a cache whose commit stamp still holds): `{ value }`; else undefined, and the caller
-   * calls getConfig. Lets a cached read be answered without a promise. Stores without a cache
-   * leave it out.
+   * The config with its latest version. A store that holds it as current without reading the
+   * database (a cache whose commit stamp still holds) may answer at once, without a promise: the
+   * hottest read of all is then answered synchronously.
    */
-  peekConfig?(name: string): { value: ConfigRecord | null } | undefined;
+  getConfig(name: string): ConfigRecord | null | Promise<ConfigRecord | null>;
   getHead(name: string): Promise<ConfigHead | null>;
   getVersion(name: string, version: number): Promise<VersionRecord | null>;
   /** Newest first; `before` is the version to continue below. */

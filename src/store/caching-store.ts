@@ -76,15 +76,19 @@ class FreshCache<V> {
     return stamp === undefined ? undefined : { stamp, clock: this.#clock };
   }
 
-  /** The kept value of `key` if current, else what `load` reads (kept for the next time). */
-  async read(key: string, load: () => Promise<V>): Promise<V> {
+  /**
+   * The kept value of `key` if current, at once; else what `load` reads (kept for the next time).
+   * One stamp read either way.
+   */
+  read(key: string, load: () => Promise<V>): V | Promise<V> {
     const stamp = this.stamp();
     const kept = this.get(key, stamp);
     if (kept !== undefined) return kept.value;
     const ticket = this.ticket(stamp);
-    const value = await load();
-    this.keep(key, value, ticket);
-    return value;
+    return load().then((value) => {
+      this.keep(key, value, ticket);
+      return value;
+    });
   }
 
   /** Keeps what a read that began at `ticket` found, unless `key` was invalidated since. */
@@ -192,12 +196,9 @@ export class CachingRegistryStore implements RegistryStore {
     return this.inner.classReferences(id, query);
   }
 
-  getConfig(name: string): Promise<ConfigRecord | null> {
-    return this.#configs.read(name, () => this.inner.getConfig(name));
-  }
-
-  peekConfig(name: string): { value: ConfigRecord | null } | undefined {
-    return this.#configs.get(name);
+  /** At once (no promise) when the kept record is current: the hot path of a cached GET. */
+  getConfig(name: string): ConfigRecord | null | Promise<ConfigRecord | null> {
+    return this.#configs.read(name, async () => this.inner.getConfig(name));
   }
 
   async getHead(name: string): Promise<ConfigHead | null> {
@@ -256,7 +257,7 @@ export class CachingRegistryStore implements RegistryStore {
   }
 
   findTokenBySecretHash(secretHash: string): Promise<TokenRecord | null> {
-    return this.#tokens.read(secretHash, () => this.inner.findTokenBySecretHash(secretHash));
+    return Promise.resolve(this.#tokens.read(secretHash, () => this.inner.findTokenBySecretHash(secretHash)));
   }
 
   revokeToken(name: string, options: { keepAnAdmin: boolean }): Promise<RevokeOutcome> {

@@ -158,18 +158,17 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         ...problemResponses(404, 422),
       },
     },
-    // Not async: a config the store holds as current is answered at once (configs.peek), and only
+    // Not async: a config the store holds as current is answered at once (configs.get), and only
     // a read that goes to the database makes a promise.
     handler: function getConfig(request, reply) {
-      const { name } = request.params;
       const send = (record: ConfigRecord) => {
         reply.header('etag', etagOf(record.latest.version));
         const inm = request.headers['if-none-match'];
         if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) return sendEmpty(reply, 304);
         return sendJsonText(reply, configBody(record));
       };
-      const kept = configs.peek(name);
-      return kept === undefined ? configs.get(name).then(send) : send(kept);
+      const found = configs.get(request.params.name);
+      return found instanceof Promise ? found.then(send) : send(found);
     },
   });
 
@@ -427,8 +426,9 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       const { name } = request.params;
       const { version } = request.query;
       const send = (record: VersionRecord) => sendJsonText(reply.header('etag', etagOf(record.version)), record.configJson);
-      const kept = version === undefined ? configs.peek(name) : undefined;
-      return kept === undefined ? configs.getVersionOrLatest(name, version).then(send) : send(kept.latest);
+      if (version !== undefined) return configs.getVersion(name, version).then(send);
+      const found = configs.get(name);
+      return found instanceof Promise ? found.then((record) => send(record.latest)) : send(found.latest);
     },
   });
 
