@@ -5,8 +5,8 @@
 // Starts the product in production mode (npm start's command line, LOG_LEVEL=warn) and a bench-only
 // baseline server, each in its own process, builds registries of two sizes on each database, and
 // drives them over loopback with wrk (or autocannon when wrk is not installed). Every scenario runs once per round;
-// a scenario measured against baselines runs interleaved with them, in slices of --slice seconds
-// taking turns, so that both see the same moments of a shared machine. Ratios are taken within a
+// scenarios whose ratio is taken (a read and its bare baselines, the list pages) run interleaved,
+// in slices of --slice seconds taking turns, so that they see the same moments of a shared machine. Ratios are taken within a
 // round and the median over the rounds is reported. Prints a table and writes bench/results.json.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,7 +23,7 @@ interface Options {
   backends: Kind[];
   rounds: number;
   seconds: number;
-  /** Seconds of one slice when a scenario and its baselines take turns (see runInterleaved). */
+  /** Seconds of one slice when scenarios take turns (see runInterleaved). */
   slice: number;
   warmup: number;
   /** Warm up before every run (else only in the first round). */
@@ -73,8 +73,11 @@ interface Scenario {
   name: string;
   what: string;
   spec: (servers: Servers) => LoadSpec;
-  /** The scenarios its ratios are taken against, run interleaved with it (see runInterleaved). */
-  baselines?: string[];
+  /**
+   * The scenarios it takes turns with (see runInterleaved): the ones its ratios are taken against
+   * or with. They run only in its group, before it in each slice.
+   */
+  turnsWith?: string[];
 }
 
 interface Servers {
@@ -146,7 +149,8 @@ function scenarios(o: Options, f: Fixture, token: string): Scenario[] {
       name: 'get',
       what: `GET /v1/configs/{name} (${fmtCount(o.large)} configs)`,
       spec: get('large', f.largeNames),
-      baselines: ['get.bare', 'get.bare-body'],
+      // get.small: the growth ratio compares their latencies.
+      turnsWith: ['get.bare', 'get.bare-body', 'get.small'],
     },
     { name: 'get.small', what: `GET /v1/configs/{name} (${fmtCount(o.small)} configs)`, spec: get('small', f.smallNames) },
     {
@@ -155,17 +159,23 @@ function scenarios(o: Options, f: Fixture, token: string): Scenario[] {
       spec: get('large', f.coldNames),
     },
     { name: 'dict.bare', what: 'bare Fastify: same bytes (headers too) from memory', spec: get('baseline', f.largeNames, '/dict') },
-    { name: 'dict', what: 'GET /v1/configs/{name}/dict', spec: get('large', f.largeNames, '/dict'), baselines: ['dict.bare'] },
+    { name: 'dict', what: 'GET /v1/configs/{name}/dict', spec: get('large', f.largeNames, '/dict'), turnsWith: ['dict.bare'] },
     { name: 'get.304.bare', what: 'bare Fastify: If-None-Match -> the same 304', spec: get('baseline', f.largeNames, '', true) },
     {
       name: 'get.304',
       what: 'GET /v1/configs/{name}, If-None-Match -> 304',
       spec: get('large', f.largeNames, '', true),
-      baselines: ['get.304.bare'],
+      turnsWith: ['get.304.bare'],
     },
     { name: 'put.raw', what: 'raw driver: one transaction, no ORM', spec: put('baseline', 'r') },
-    { name: 'put', what: 'PUT /v1/configs/{name} (new version)', spec: put('large', 'w'), baselines: ['put.raw'] },
-    { name: 'list.first', what: 'GET /v1/configs (first page of 100)', spec: list('pageSize=100') },
+    { name: 'put', what: 'PUT /v1/configs/{name} (new version)', spec: put('large', 'w'), turnsWith: ['put.raw'] },
+    {
+      name: 'list.first',
+      what: 'GET /v1/configs (first page of 100)',
+      spec: list('pageSize=100'),
+      // The pages whose latency is compared with the first page's.
+      turnsWith: ['list.deep', 'list.usesClass', 'list.label'],
+    },
     { name: 'list.deep', what: 'GET /v1/configs (page of 100 at 90%)', spec: list(`pageSize=100&pageToken=${encodeURIComponent(f.deepToken)}`) },
     { name: 'list.usesClass', what: `?usesClass= (1 in ${TEMPLATE_COUNT} configs)`, spec: list(`pageSize=100&usesClass=${f.usesClass}`) },
     { name: 'list.label', what: `?label= (1 in ${TEMPLATE_COUNT} configs)`, spec: list(`pageSize=100&label=${encodeURIComponent(f.label)}`) },
@@ -254,7 +264,7 @@ async function buildRegistry(kind: Kind, label: string, size: number, o: Options
 }
 
 /**
- * Runs `specs` (a scenario after its baselines) for `o.seconds` each, taking turns in slices of
+ * Runs `specs` (a scenario after those it takes turns with) for `o.seconds` each, taking turns in slices of
  * `o.slice` seconds, in alternating order (A B, B A, A B, ...). A shared machine's speed drifts over
  * seconds; run one after the other, a scenario and its baseline would see different machines, and
  * that difference, not the code, decided many a ratio (BENCHMARKS.md). Each result sums its slices:
@@ -365,14 +375,14 @@ async function runBackend(kind: Kind, o: Options): Promise<BackendResult> {
     const servers: Servers = { small: small.service, large: large.service, baseline };
     const list = scenarios(o, fixture, token).filter((s) => o.only === undefined || o.only.has(s.name));
     const results: BackendResult['scenarios'] = {};
-    // A baseline runs with the scenario measured against it, when that one runs too.
+    // A scenario named in another's turnsWith runs in that one's group, when that one runs too.
     const byName = new Map(list.map((s) => [s.name, s]));
-    const runWithOthers = new Set(list.flatMap((s) => s.baselines ?? []));
+    const runWithOthers = new Set(list.flatMap((s) => s.turnsWith ?? []));
     for (let round = 1; round <= o.rounds; round++) {
       log(`  round ${round}/${o.rounds}  (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
       for (const scenario of list) {
         if (runWithOthers.has(scenario.name)) continue;
-        const group = [...(scenario.baselines ?? []).flatMap((name) => byName.get(name) ?? []), scenario];
+        const group = [...(scenario.turnsWith ?? []).flatMap((name) => byName.get(name) ?? []), scenario];
         const specs = group.map((s) => s.spec(servers));
         if (o.warmup > 0 && (round === 1 || o.warmupEveryRound)) {
           for (const spec of specs) await runLoad({ ...spec, seconds: o.warmup }, o.loader);
