@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The registry service, built the way CI builds and tests it (.ci/run) and started the way the
 # README starts it:
-#   build    npm ci (compiles better-sqlite3, generates both Prisma clients, builds dist/), the
+#   build    npm ci (generates both Prisma clients, builds dist/), the
 #            same checks as .ci/run, then the dev dependencies pruned away;
 #   runtime  dist/, the production node_modules and the migrations, run as the unprivileged
 #            `node` user with `node dist/main.js` (package.json's "start").
@@ -10,13 +10,11 @@
 #   docker build -t convert-config-registry .
 #   docker run -p 8080:8080 -v registry-data:/data convert-config-registry
 
-# Node 20, the version CI tests on.
-FROM node:20.20.2-bookworm-slim AS build
+# Node 24 (active LTS), the version CI tests on: package.json's "node" dev dependency, which
+# npm's scripts run on every machine (test/container/ keeps the two equal).
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
-# better-sqlite3 compiles from source with node-gyp, as in CI.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
+# No compiler: better-sqlite3 13 ships Node-API prebuilt binaries inside its npm package.
 # CI's npm: npm 11 runs only the dependency install scripts that package.json "allowScripts" approves.
 RUN npm install -g npm@11.19.1 --no-audit --no-fund
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json prisma.config.ts ./
@@ -24,7 +22,7 @@ COPY scripts ./scripts
 COPY prisma ./prisma
 COPY src ./src
 RUN npm ci --no-audit --no-fund
-RUN test -f node_modules/better-sqlite3/build/Release/better_sqlite3.node \
+RUN node -e "new (require('better-sqlite3'))(':memory:').close()" \
  && test -f src/generated/sqlite/client.ts \
  && test -f src/generated/pg/client.ts
 # Production dependencies only. npm keeps a dev dependency that a production one lists as an
@@ -33,7 +31,7 @@ RUN test -f node_modules/better-sqlite3/build/Release/better_sqlite3.node \
 # service on the result.
 RUN npm prune --omit=dev --omit=optional --omit=peer --no-audit --no-fund
 
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:24.21.0-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \

@@ -99,7 +99,7 @@ export interface ServiceOptions {
 /** `npm start`'s command line after `node`: its V8 flags and the entry point. */
 function startArguments(): string[] {
   const { scripts } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: { start: string } };
-  const [node, ...args] = scripts.start.trim().split(/\s+/);
+  const [node, ...args] = scripts.start.trim().replace(/^exec\s+/, '').split(/\s+/);
   if (node !== 'node') throw new Error(`package.json "start" should run node, not: ${scripts.start}`);
   return args;
 }

@@ -5,7 +5,10 @@
 //   start-up failure (database unreachable, a migration refused) prints one line and exits 1.
 // - SIGTERM / SIGINT: stop accepting connections, let in-flight requests finish (requests that
 //   arrive on kept-alive connections meanwhile get 503), close the database, exit 0. A second
-//   signal, or shutdown taking longer than SHUTDOWN_GRACE_MS, exits 1 at once.
+//   signal, or shutdown taking longer than SHUTDOWN_GRACE_MS, exits 1 at once. Under `npm start`
+//   npm passes SIGTERM and SIGINT on to the service (the script `exec`s node, so the service is
+//   npm's child); a Ctrl-C in a terminal therefore arrives twice, from the terminal and from npm,
+//   and a repeat of the first signal within REPEATED_SIGNAL_MS counts as the same request.
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
@@ -24,6 +27,9 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
  * that docker-compose.yml gives (Docker's own default is 10 s, Kubernetes' 30 s).
  */
 export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** A repeat of the first signal this soon is the same request (see the top of this file). */
+const REPEATED_SIGNAL_MS = 1_000;
 
 /** Set once settings are read, so that a start-up failure message can hide its password. */
 let databaseUrl: string | undefined;
@@ -81,20 +87,37 @@ async function main(): Promise<void> {
 }
 
 function installShutdown(log: Logger, database: Database, currentApp: () => FastifyInstance | undefined): void {
-  closeWithGrace(
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+  // close-with-grace handles errors and the rest of the signals; SIGTERM and SIGINT are ours. Its
+  // own handling removes the first signal's listener before adding the "second signal" one, and
+  // Node restores the default action (death) in between: npm's copy of a Ctrl-C landing there
+  // killed the service without a shutdown. These listeners stay installed from start to exit.
+  const closer = closeWithGrace(
     {
       delay: SHUTDOWN_GRACE_MS,
+      skip: ['SIGTERM', 'SIGINT'],
       logger: { error: (msg: unknown) => log.error(msg instanceof Error ? { err: msg } : { msg: String(msg) }) },
     },
     async ({ signal, err }) => {
       if (err) log.error({ err }, 'shutting down after an error');
-      else log.info({ signal }, 'shutting down');
+      else log.info({ signal: signal ?? first?.signal }, 'shutting down');
       // Stops accepting at once, then waits for in-flight requests; only then the database.
       await currentApp()?.close();
       await database.close();
       log.info('stopped');
     },
   );
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (first === undefined) {
+        first = { signal, at: Date.now() };
+        void closer.close();
+      } else if (signal !== first.signal || Date.now() - first.at >= REPEATED_SIGNAL_MS) {
+        log.error(`second ${signal}, exiting`);
+        process.exit(1);
+      }
+    });
+  }
 }
 
 main().catch((error: unknown) => {

@@ -182,3 +182,52 @@ describe.each(BACKENDS)('graceful shutdown on %s', (kind) => {
     expect(await storedVersions(db.url, 'locked')).toEqual([1]);
   });
 });
+
+describe('a second signal during shutdown', () => {
+  let db: TestDatabase;
+  let service: RunningService | undefined;
+  beforeEach(async () => {
+    db = await createTestDatabase('sqlite');
+  });
+  afterEach(async () => {
+    if (service !== undefined && service.child.exitCode === null) service.child.kill('SIGKILL');
+    await service?.exited;
+    service = undefined;
+    await db.drop();
+  });
+
+  /** A PUT whose body never finishes arriving, so that shutdown waits for it. */
+  async function holdRequest(running: RunningService): Promise<Socket> {
+    const socket = connect({ host: '127.0.0.1', port: running.port });
+    socket.on('error', () => {});
+    socket.write('PUT /v1/configs/held HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+    await running.waitForLog(isIncoming('PUT', '/v1/configs/held'), 'incoming PUT');
+    return socket;
+  }
+
+  it('the same signal repeated at once (a Ctrl-C that npm passes on too) is one request: shutdown goes on', async () => {
+    service = await startServiceProcess({ DATABASE_URL: db.url });
+    const socket = await holdRequest(service);
+    service.child.kill('SIGINT');
+    service.child.kill('SIGINT');
+    await service.waitForLog((line) => line.msg === 'shutting down', 'shutting down');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(service.child.exitCode, 'the repeat forced an exit').toBeNull();
+    socket.destroy();
+    expect(await service.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('a second signal later, or another signal, exits 1 at once', async () => {
+    for (const [first, second, gapMs] of [['SIGTERM', 'SIGTERM', 1_200], ['SIGTERM', 'SIGINT', 0]] as const) {
+      service = await startServiceProcess({ DATABASE_URL: db.url });
+      const socket = await holdRequest(service);
+      service.child.kill(first);
+      await service.waitForLog((line) => line.msg === 'shutting down', 'shutting down');
+      await new Promise((resolve) => setTimeout(resolve, gapMs));
+      service.child.kill(second);
+      expect(await service.exited).toEqual({ code: 1, signal: null });
+      expect(service.logs.some((line) => line.msg === `second ${second}, exiting`)).toBe(true);
+      socket.destroy();
+    }
+  });
+});
