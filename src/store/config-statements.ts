@@ -45,6 +45,23 @@ const WITH_LATEST = 'JOIN config_version v ON v.config_name = c.name AND v.versi
 
 export const GET_CONFIG = statement(`SELECT ${RECORD_COLUMNS} FROM config c ${WITH_LATEST} WHERE c.name = ?`);
 
+/**
+ * PostgreSQL: what identifies the state of a config's head row. Every UPDATE writes a new row
+ * version whose xmin is the writing transaction's id, and a purged and re-created config is a new
+ * row, so an equal xmin means the same head (and with it the same latest version, which is never
+ * rewritten). xmin is a 32-bit counter that wraps after some four billion transactions; the
+ * version number beside it keeps a wrapped-around id from passing for an old one.
+ */
+const ROW_VERSION = `c.xmin::text || '/' || c.latest_version AS row_version`;
+
+/** GET_CONFIG with the head's row version (PostgreSQL). */
+export const GET_CONFIG_WITH_ROW_VERSION_PG = statement(
+  `SELECT ${RECORD_COLUMNS}, ${ROW_VERSION} FROM config c ${WITH_LATEST} WHERE c.name = ?`,
+);
+
+/** The row versions of some configs' heads, in one statement (PostgreSQL); a missing name has no row. */
+export const ROW_VERSIONS_PG = statement(`SELECT c.name, ${ROW_VERSION} FROM config c WHERE c.name = ANY(?)`);
+
 /** A row of GET_CONFIG or listConfigsStatement as the registry's record. */
 export function toRecord(row: Row): ConfigRecord {
   const name = String(row.name);

@@ -15,13 +15,14 @@ import type {
   VersionRecord,
 } from '../registry/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
-import { CachingRegistryStore } from './caching-store.js';
+import { CachingRegistryStore, type RowVersions } from './caching-store.js';
 import type { Database, DatabaseKind } from './database.js';
 import {
   CREATE_HEAD,
   DELETE_CLASS_REFS,
   DELETE_LABELS,
   GET_CONFIG,
+  GET_CONFIG_WITH_ROW_VERSION_PG,
   INSERT_VERSION,
   insertClassRefs,
   insertLabels,
@@ -29,6 +30,7 @@ import {
   LOCK_CLASSES_PG,
   MOVE_HEAD,
   prefixEnd,
+  ROW_VERSIONS_PG,
   selectClasses,
   toRecord,
   WAIT_FOR_EXCLUSIVE_WRITER,
@@ -159,8 +161,11 @@ function toVersion(row: VersionRow): VersionRecord {
   };
 }
 
-/** The registry's storage port on Prisma, the same code for SQLite and PostgreSQL. */
-export class PrismaRegistryStore implements RegistryStore {
+/**
+ * The registry's storage port on Prisma, the same code for SQLite and PostgreSQL; on PostgreSQL
+ * also the row versions the read cache checks its configs by.
+ */
+export class PrismaRegistryStore implements RegistryStore, RowVersions {
   private readonly prisma: PrismaClient;
   /** Row locks are spelled differently per backend (see lockClasses). */
   private readonly kind: DatabaseKind;
@@ -295,6 +300,20 @@ export class PrismaRegistryStore implements RegistryStore {
     return this.run(async () => {
       const [row] = await this.sql.rows(GET_CONFIG, [name]);
       return row === undefined ? null : toRecord(row);
+    });
+  }
+
+  readConfigWithRowVersion(name: string): Promise<{ record: ConfigRecord | null; rowVersion: string | null }> {
+    return this.run(async () => {
+      const [row] = await this.sql.rows(GET_CONFIG_WITH_ROW_VERSION_PG, [name]);
+      return row === undefined ? { record: null, rowVersion: null } : { record: toRecord(row), rowVersion: String(row.row_version) };
+    });
+  }
+
+  rowVersions(names: readonly string[]): Promise<Map<string, string>> {
+    return this.run(async () => {
+      const rows = await this.sql.rows(ROW_VERSIONS_PG, [names]);
+      return new Map(rows.map((row) => [String(row.name), String(row.row_version)]));
     });
   }
 
@@ -591,7 +610,11 @@ function assertClassesUsable(refs: ClassRef[], fromObserved: Map<string, boolean
   }
 }
 
-/** The store the service runs on: Prisma, with the cache of current reads in front (caching-store.ts). */
+/**
+ * The store the service runs on: Prisma, with the cache of current reads in front (caching-store.ts),
+ * which on PostgreSQL checks what it holds by the heads' row versions.
+ */
 export function registryStore(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'>): RegistryStore {
-  return new CachingRegistryStore(new PrismaRegistryStore(database));
+  const store = new PrismaRegistryStore(database);
+  return new CachingRegistryStore(store, database.kind === 'postgresql' ? store : undefined);
 }
