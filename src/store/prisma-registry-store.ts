@@ -36,6 +36,7 @@ import {
   WAIT_FOR_EXCLUSIVE_WRITER,
 } from './config-statements.js';
 import { asBoolean, asDate, type DriverSql, type SqlRunner } from './driver-sql.js';
+import type { HeldConnection } from './held-connection.js';
 
 type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
@@ -172,12 +173,15 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
   /** The hot statements: a config read, an append, a page of configs (see driver-sql.ts). */
   private readonly sql: DriverSql;
   readonly commitStamp: () => number | undefined;
+  /** PostgreSQL: where the row versions are probed (see rowVersions). */
+  private readonly held: HeldConnection | undefined;
 
-  constructor(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'>) {
+  constructor(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'> & Partial<Pick<Database, 'held'>>) {
     this.prisma = database.prisma;
     this.kind = database.kind;
     this.sql = database.sql;
     this.commitStamp = database.commitStamp;
+    this.held = database.held;
   }
 
   /** Runs a store operation, turning connection failures into the registry's UnavailableError. */
@@ -310,10 +314,12 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
     });
   }
 
+  /** On the held connection, as a prepared statement: the probe runs once per event-loop turn under load. */
   rowVersions(names: readonly string[]): Promise<Map<string, string>> {
     return this.run(async () => {
-      const rows = await this.sql.rows(ROW_VERSIONS_PG, [names]);
-      return new Map(rows.map((row) => [String(row.name), String(row.row_version)]));
+      if (this.held === undefined) throw new Error('row versions are read on PostgreSQL only');
+      const rows = await this.held.rows('registry_row_versions', ROW_VERSIONS_PG, [names]);
+      return new Map(rows.map((row) => [String(row[0]), String(row[1])]));
     });
   }
 
@@ -614,7 +620,7 @@ function assertClassesUsable(refs: ClassRef[], fromObserved: Map<string, boolean
  * The store the service runs on: Prisma, with the cache of current reads in front (caching-store.ts),
  * which on PostgreSQL checks what it holds by the heads' row versions.
  */
-export function registryStore(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'>): RegistryStore {
+export function registryStore(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp' | 'held'>): RegistryStore {
   const store = new PrismaRegistryStore(database);
   return new CachingRegistryStore(store, database.kind === 'postgresql' ? store : undefined);
 }

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/domain/config-document.js';
 import type { AppendVersion, ConfigRecord } from '../../src/registry/store.js';
@@ -237,4 +238,39 @@ describe.each(BACKENDS)('the read cache on %s', (kind) => {
       }
     },
   );
+  it('on PostgreSQL probes on a connection of its own that it replaces when it breaks, and with a pool of one on the pool', async () => {
+    if (kind !== 'postgresql') return;
+    const elsewhere = new PrismaRegistryStore(other);
+    expect((await elsewhere.appendVersion(append('held', 1, ['v1']))).ok).toBe(true);
+    const cached = registryStore(database);
+    await cached.getConfig('held');
+    expect(attrsOf(await cached.getConfig('held'))).toEqual(['v1']);
+    // Every connection of this database but the admin's own is terminated, the held one with them.
+    const admin = new pg.Client({ connectionString: testDb.url });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ n: number }>(
+        'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      expect(rows[0]!.n).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await elsewhere.appendVersion(append('held', 2, ['v2']))).ok).toBe(true);
+    expect(attrsOf(await cached.getConfig('held'))).toEqual(['v2']);
+    const again = await cached.getConfig('held');
+    expect(await cached.getConfig('held')).toBe(again);
+
+    const single = await openDatabase(testDb.url, { migrate: false, poolSize: 1 });
+    try {
+      const alone = registryStore(single);
+      const first = await alone.getConfig('held');
+      expect(await alone.getConfig('held')).toBe(first);
+      expect((await alone.appendVersion(append('held', 3, ['v3']))).ok).toBe(true);
+      expect(attrsOf(await alone.getConfig('held'))).toEqual(['v3']);
+    } finally {
+      await single.close();
+    }
+  });
 });
