@@ -192,7 +192,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     if (driver === undefined) throw new Error('The PostgreSQL adapter does not expose its pool.');
     return driver as pg.Pool;
   };
-  const held = kind === 'postgresql' ? new HeldConnection(pool, poolSize) : undefined;
+  const held = kind === 'postgresql' ? new HeldConnection(pool, poolSize, log) : undefined;
   const database: Database = {
     kind,
     prisma,

@@ -24,6 +24,8 @@ export class HeldConnection {
   constructor(
     private readonly pool: () => pg.Pool,
     private readonly poolSize: number,
+    /** Where a connection that broke while held is reported (as the pool's own idle errors are). */
+    private readonly log: (msg: string) => void = () => {},
   ) {}
 
   /** Rows as arrays of column values, in the statement's column order. */
@@ -53,7 +55,10 @@ export class HeldConnection {
       .connect()
       .then((client) => {
         // Checked out, a client's errors are its holder's to handle (unhandled, they would end the process).
-        client.on('error', (error) => this.#giveBack(client, error));
+        client.on('error', (error) => {
+          this.log(`PostgreSQL connection held for the read cache's probes failed (${error.message}); the next probe opens another`);
+          this.#giveBack(client, error);
+        });
         if (this.#client === checkOut) this.#current = client;
         return client;
       });
