@@ -353,7 +353,7 @@ async function runInterleaved(specs: LoadSpec[], o: Options): Promise<LoadResult
   const runs: LoadResult[][] = specs.map(() => []);
   for (let i = 0; i < slices; i++) {
     const order = specs.map((_, j) => (i % 2 === 0 ? j : specs.length - 1 - j));
-    for (const j of order) runs[j]!.push(await runLoad({ ...specs[j]!, seconds: o.seconds / slices }, o.loader));
+    for (const j of order) runs[j]!.push(await drained(await runLoad({ ...specs[j]!, seconds: o.seconds / slices }, o.loader)));
   }
   return runs.map((parts) => {
     const requests = parts.reduce((sum, r) => sum + r.requests, 0);
@@ -361,6 +361,18 @@ async function runInterleaved(specs: LoadSpec[], o: Options): Promise<LoadResult
     const cpuUs = parts.reduce((sum, r) => sum + r.cpuUs * r.requests, 0) / requests;
     return { rps: requests / seconds, p50: median(parts.map((r) => r.p50)), p99: median(parts.map((r) => r.p99)), requests, cpuUs };
   });
+}
+
+/**
+ * Waits, after a run, for the server to finish what was in flight when the load generator stopped
+ * (up to one request per connection, each taking about the run's p99 or less), so that the next
+ * run, often on another server writing to the same database file, does not inherit that backlog:
+ * on a slow disk, 32 writers' leftover commits held SQLite's write lock for the whole of the next
+ * 1 s slice, which completed nothing.
+ */
+async function drained(result: LoadResult): Promise<LoadResult> {
+  await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, Math.max(5, 1.5 * result.p99))));
+  return result;
 }
 
 /** Every name in the registry, page by page (also checks the count), and a token for a deep page. */
@@ -483,7 +495,7 @@ async function runBackend(kind: Kind, o: Options): Promise<BackendResult> {
         const group = [...(scenario.turnsWith ?? []).flatMap((name) => byName.get(name) ?? []), scenario];
         const specs = group.map((s) => s.spec(servers));
         if (o.warmup > 0 && (round === 1 || o.warmupEveryRound)) {
-          for (const spec of specs) await runLoad({ ...spec, seconds: o.warmup }, o.loader);
+          for (const spec of specs) await drained(await runLoad({ ...spec, seconds: o.warmup }, o.loader));
         }
         const measured = await runInterleaved(specs, o);
         group.forEach((member, i) => {
