@@ -72,7 +72,7 @@ export function configName(i: number): string {
   return `cfg-${String(i).padStart(6, '0')}`;
 }
 
-/** Write targets of the product's PUT benchmark and of the raw-driver baseline (same shape). */
-export function writeTargetName(prefix: 'w' | 'r', i: number): string {
+/** Write targets of the product's PUT benchmark (w), the raw-driver baseline (r) and etcd (e): same shape. */
+export function writeTargetName(prefix: 'w' | 'r' | 'e', i: number): string {
   return `${prefix}-${String(i).padStart(4, '0')}`;
 }

@@ -16,7 +16,7 @@ export interface LoadSpec {
   url: string;
   /** Its process, whose CPU time per request is measured. */
   pid: number;
-  method?: 'GET' | 'PUT';
+  method?: 'GET' | 'PUT' | 'POST';
   headers?: Record<string, string>;
   /** Request n goes to requests[n % length] (path and extra headers). */
   requests: Array<{ path: string; headers?: Record<string, string> }>;
@@ -25,8 +25,12 @@ export interface LoadSpec {
    * request and per run (a repeated body would be an unchanged write, which makes no version).
    */
   body?: { prefixes: string[]; suffix: string };
+  /** Or the same bodies every run: request n sends `bodies[n % length]` (etcd's gateway, whose puts need no unique value). */
+  bodies?: string[];
   /** Every response must have this status; anything else fails the run. */
   expectStatus: number;
+  /** And, when set, contain this text (an etcd range answers 200 with no `kvs` for a missing key). */
+  expectBody?: string;
   connections: number;
   seconds: number;
 }
@@ -78,7 +82,10 @@ export async function runLoad(spec: LoadSpec, loader: Loader): Promise<LoadResul
   const cpu = cpuSeconds(spec.pid) - cpuBefore;
   if (run.errors > 0) throw new Error(`${describe(spec)}: ${run.errors} socket errors or timeouts`);
   if (run.requests === 0) throw new Error(`${describe(spec)}: no response completed (a reply the client cannot frame?)`);
-  if (run.wrongStatus > 0) throw new Error(`${describe(spec)}: ${run.wrongStatus} responses were not ${spec.expectStatus}`);
+  if (run.wrongStatus > 0) {
+    const what = spec.expectBody === undefined ? `${spec.expectStatus}` : `${spec.expectStatus} with ${JSON.stringify(spec.expectBody)}`;
+    throw new Error(`${describe(spec)}: ${run.wrongStatus} responses were not ${what}`);
+  }
   return { rps: run.requests / run.seconds, p50: run.p50, p99: run.p99, requests: run.requests, cpuUs: (cpu * 1e6) / run.requests };
 }
 
@@ -114,7 +121,9 @@ local paths = ${luaTable(spec.requests.map((r) => lua(r.path)))}
 local extra = ${luaTable(spec.requests.map((r) => headerTable(r.headers ?? {})))}
 local prefixes = ${luaTable((spec.body?.prefixes ?? []).map((p) => lua(p + nonce)))}
 local suffix = ${lua(spec.body?.suffix ?? '')}
+local bodies = ${luaTable((spec.bodies ?? []).map(lua))}
 local expected = ${spec.expectStatus}
+local expected_body = ${spec.expectBody === undefined ? 'nil' : lua(spec.expectBody)}
 local n = 0
 wrong = 0
 request = function()
@@ -123,12 +132,13 @@ request = function()
   for k, v in pairs(base) do headers[k] = v end
   for k, v in pairs(extra[i]) do headers[k] = v end
   local body = nil
-  if #prefixes > 0 then body = prefixes[n % #prefixes + 1] .. n .. suffix end
+  if #prefixes > 0 then body = prefixes[n % #prefixes + 1] .. n .. suffix
+  elseif #bodies > 0 then body = bodies[n % #bodies + 1] end
   n = n + 1
   return wrk.format(method, paths[i], headers, body)
 end
 response = function(status, headers, body)
-  if status ~= expected then wrong = wrong + 1 end
+  if status ~= expected or (expected_body ~= nil and not string.find(body, expected_body, 1, true)) then wrong = wrong + 1 end
 end
 local threads = {}
 setup = function(thread) table.insert(threads, thread) end
@@ -161,6 +171,8 @@ end
 
 async function runAutocannon(spec: LoadSpec, nonce: string): Promise<RawRun> {
   let n = 0;
+  const latencies: number[] = [];
+  let wrongStatus = 0;
   const base = { ...(spec.headers ?? {}) };
   const request: autocannon.Request = {
     method: spec.method ?? 'GET',
@@ -170,17 +182,25 @@ async function runAutocannon(spec: LoadSpec, nonce: string): Promise<RawRun> {
       req.path = target.path;
       req.headers = target.headers === undefined ? base : { ...base, ...target.headers };
       if (spec.body !== undefined) req.body = `${spec.body.prefixes[i % spec.body.prefixes.length]}${nonce}${i}${spec.body.suffix}`;
+      else if (spec.bodies !== undefined) req.body = spec.bodies[i % spec.bodies.length];
       return req;
     },
+    // autocannon reads bodies only for a request with onResponse.
+    ...(spec.expectBody === undefined
+      ? {}
+      : {
+          onResponse: (_status: number, body: string) => {
+            if (!body.includes(spec.expectBody!)) wrongStatus++;
+          },
+        }),
   };
-  const latencies: number[] = [];
-  let wrongStatus = 0;
   const instance = autocannon({ url: spec.url, connections: spec.connections, duration: spec.seconds, timeout: 30, requests: [request] });
   // autocannon's own histogram rounds to whole milliseconds: keep the exact times.
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     latencies.push(ms);
     if (status !== spec.expectStatus) wrongStatus++;
   });
+
   const started = performance.now();
   const result = await instance;
   const seconds = (performance.now() - started) / 1000;

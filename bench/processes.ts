@@ -44,7 +44,7 @@ function memoryOf(pid: number): Memory {
   return { rssMiB: mib('VmRSS'), peakRssMiB: mib('VmHWM'), anonMiB: mib('RssAnon'), fileMiB: mib('RssFile'), shmemMiB: mib('RssShmem') };
 }
 
-function wrap(name: string, url: string, child: ChildProcess, output: () => string): Server {
+export function wrap(name: string, url: string, child: ChildProcess, output: () => string): Server {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     name,
@@ -64,7 +64,7 @@ function wrap(name: string, url: string, child: ChildProcess, output: () => stri
   };
 }
 
-function collect(child: ChildProcess): () => string {
+export function collect(child: ChildProcess): () => string {
   let text = '';
   const add = (chunk: Buffer) => {
     text = (text + chunk.toString('utf8')).slice(-20_000);
@@ -74,7 +74,7 @@ function collect(child: ChildProcess): () => string {
   return () => text;
 }
 
-async function waitUntil(url: string, child: ChildProcess, output: () => string, name: string): Promise<void> {
+export async function waitUntil(url: string, child: ChildProcess, output: () => string, name: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited during start-up:\n${output()}`);

@@ -21,6 +21,7 @@ import type {
   TokenRecord,
   VersionRecord,
 } from '../registry/store.js';
+import { TurnBatchedLookup } from './turn-batched-lookup.js';
 
 /**
  * Bytes of configs (their JSON, about three times over: the stored text, the record, a rendered
@@ -33,9 +34,37 @@ const TOKEN_CACHE_ENTRIES = 1_000;
 
 /** Taken before reading the database: what `keep` needs to tell whether the read is still current. */
 interface Ticket {
-  stamp: number;
+  stamp: number | undefined;
   clock: number;
 }
+
+/** A kept value, with what tells whether it is still current. */
+interface Entry<V> {
+  value: V;
+  /** The commit stamp it was read under (SQLite); served at once while the stamp holds. */
+  stamp: number | undefined;
+  /** The row version it was read at (PostgreSQL, see RowVersions); null: there was no row. */
+  rowVersion?: string | null;
+}
+
+/**
+ * How a store without a commit stamp (PostgreSQL) tells that a kept config is still current: by
+ * the version of its head row, which changes with every write to the config (see ROW_VERSION in
+ * config-statements.ts).
+ */
+export interface RowVersions {
+  /** The config (null: none by that name) and its head's row version (null: no row). */
+  readConfigWithRowVersion(name: string): Promise<{ record: ConfigRecord | null; rowVersion: string | null }>;
+  /** The row versions of these configs' heads, read by one statement; a name without a row is absent. */
+  rowVersions(names: readonly string[]): Promise<Map<string, string>>;
+}
+
+/**
+ * Row-version probes out at once per process. One: every read that arrives while a probe is out
+ * shares the next one, so a busy replica sends one small statement per round trip rather than one
+ * per read (measured in BENCHMARKS.md).
+ */
+const PROBES_IN_FLIGHT = 1;
 
 /**
  * Results of reads, each kept with the commit stamp (RegistryStore.commitStamp) it was read
@@ -43,10 +72,11 @@ interface Ticket {
  * anything. This process's own writes do not change the stamp; they invalidate what they touch
  * (before and after the write), and a read that began before an invalidation of its key is not
  * kept. When the store cannot give a stamp (PostgreSQL, or SQLite while a transaction is open)
- * nothing is served from here and every read goes to the database.
+ * nothing is served at once; values kept with a row version (PostgreSQL's configs) are handed
+ * out by `held`, for the caller to check against the database first.
  */
 class FreshCache<V> {
-  readonly #entries: LRUCache<string, { value: V; stamp: number }>;
+  readonly #entries: LRUCache<string, Entry<V>>;
   /** Counts invalidations; a ticket remembers the count when it was taken. */
   #clock = 0;
   /** The clock at the last invalidation of each key, while tickets older than it may be around. */
@@ -63,7 +93,7 @@ class FreshCache<V> {
         ? new LRUCache({ max: options.max })
         : new LRUCache({
             maxSize: options.maxSize,
-            sizeCalculation: (entry: { value: V; stamp: number }) => Math.max(1, options.sizeOf(entry.value)),
+            sizeCalculation: (entry: Entry<V>) => Math.max(1, options.sizeOf(entry.value)),
           });
   }
 
@@ -76,12 +106,18 @@ class FreshCache<V> {
     return entry !== undefined && stamp !== undefined && entry.stamp === stamp ? entry : undefined;
   }
 
+  /** The kept entry that carries a row version, whatever the stamp: to be checked before it is served. */
+  held(key: string): (Entry<V> & { rowVersion: string | null }) | undefined {
+    const entry = this.#entries.get(key);
+    return entry?.rowVersion === undefined ? undefined : (entry as Entry<V> & { rowVersion: string | null });
+  }
+
   /**
    * For a read about to go to the database. The stamp may be one read a moment earlier: a commit
    * in between only makes the kept value carry an older stamp, under which it is never served.
    */
-  ticket(stamp: number | undefined = this.stamp()): Ticket | undefined {
-    return stamp === undefined ? undefined : { stamp, clock: this.#clock };
+  ticket(stamp: number | undefined = this.stamp()): Ticket {
+    return { stamp, clock: this.#clock };
   }
 
   /**
@@ -99,11 +135,15 @@ class FreshCache<V> {
     });
   }
 
-  /** Keeps what a read that began at `ticket` found, unless `key` was invalidated since. */
-  keep(key: string, value: V, ticket: Ticket | undefined): void {
-    if (ticket === undefined || ticket.clock < this.#floor) return;
+  /**
+   * Keeps what a read that began at `ticket` found (at `rowVersion`, where the store has them),
+   * unless `key` was invalidated since, or nothing could ever tell it current.
+   */
+  keep(key: string, value: V, ticket: Ticket, rowVersion?: string | null): void {
+    if (ticket.stamp === undefined && rowVersion === undefined) return;
+    if (ticket.clock < this.#floor) return;
     if ((this.#invalidatedAt.get(key) ?? 0) > ticket.clock) return;
-    this.#entries.set(key, { value, stamp: ticket.stamp });
+    this.#entries.set(key, { value, stamp: ticket.stamp, ...(rowVersion === undefined ? {} : { rowVersion }) });
   }
 
   /** Keeps what this process has just written, valid while the stamp is still `stamp` (taken before the write). */
@@ -133,13 +173,43 @@ class FreshCache<V> {
  * round trip; with it, on SQLite, one read of the WAL index's header (see wal-index.ts and
  * SerialConnection in database.ts). The cache never serves a stale version: another replica's
  * commit changes the stamp, and this process's own writes all pass through here.
+ *
+ * On PostgreSQL nothing in this process can see another replica's commit, so a kept config is
+ * served only after the database confirmed it: each read asks for the row version of the
+ * config's head, the reads waiting in one event-loop turn all in one statement
+ * (TurnBatchedLookup), sent after every one of them began. An unchanged row version means the kept
+ * config is the current one, and it is served from memory (no version row fetched, no rendering:
+ * the rendered body is kept with the record); a changed or missing one, and the config is read
+ * again. So a read that starts after any replica's write was acknowledged returns that write or a
+ * later one, and when the probe fails (the database is away) the read fails with it (503), never
+ * falling back on what it holds.
+ *
+ * A change feed's LISTEN connection could later shorten this, not replace it: notifications are
+ * lost while that connection is down, and one that was sent may not have arrived yet when a read
+ * starts, so a read still needs one round trip begun after it. With a live listener that round
+ * trip could be a `SELECT 1` on the listening connection shared by the turn's reads, entries
+ * dropped by the notifications that arrive before it answers, so a turn sends no names at all;
+ * that holds only if PostgreSQL delivers a notification of a commit acknowledged before the
+ * barrier's query arrived no later than that query's answer (it queues notifications at commit
+ * and a backend sends pending ones before it reports ready for the next query), which its tests
+ * would have to prove. The probe would remain as the fallback while the listener reconnects, and
+ * everything held would have to be checked by it once after a reconnect.
  */
 export class CachingRegistryStore implements RegistryStore {
   readonly #configs: FreshCache<ConfigRecord | null>;
   readonly #classes: FreshCache<ModuleClassRecord | null>;
   readonly #tokens: FreshCache<TokenRecord | null>;
+  /** PostgreSQL: the batched probe of head row versions, and where to read a config with its own. */
+  readonly #probe: { rowVersions: RowVersions; lookup: TurnBatchedLookup<string> } | undefined;
 
-  constructor(private readonly inner: RegistryStore) {
+  constructor(
+    private readonly inner: RegistryStore,
+    rowVersions?: RowVersions,
+  ) {
+    this.#probe =
+      rowVersions === undefined
+        ? undefined
+        : { rowVersions, lookup: new TurnBatchedLookup((names) => rowVersions.rowVersions(names), PROBES_IN_FLIGHT) };
     const stamp = () => inner.commitStamp();
     this.#configs = new FreshCache(stamp, {
       maxSize: CONFIG_CACHE_BYTES,
@@ -201,9 +271,30 @@ export class CachingRegistryStore implements RegistryStore {
     return this.inner.classReferences(id, query);
   }
 
-  /** At once (no promise) when the kept record is current: the hot path of a cached GET. */
+  /**
+   * At once (no promise) when the kept record is current by the commit stamp: the hot path of a
+   * cached GET on SQLite. On PostgreSQL after the probe (see the class comment).
+   */
   getConfig(name: string): ConfigRecord | null | Promise<ConfigRecord | null> {
+    if (this.#probe !== undefined) return this.getConfirmedConfig(name, this.#probe);
     return this.#configs.read(name, async () => this.inner.getConfig(name));
+  }
+
+  private async getConfirmedConfig(
+    name: string,
+    probe: { rowVersions: RowVersions; lookup: TurnBatchedLookup<string> },
+  ): Promise<ConfigRecord | null> {
+    if (this.#configs.held(name) !== undefined) {
+      const now = (await probe.lookup.get(name)) ?? null;
+      // What is held now, which may have changed while the probe was out: it is current if it is
+      // what the database had when the probe ran, a moment after this read began.
+      const held = this.#configs.held(name);
+      if (held !== undefined && held.rowVersion === now) return held.value;
+    }
+    const ticket = this.#configs.ticket();
+    const { record, rowVersion } = await probe.rowVersions.readConfigWithRowVersion(name);
+    this.#configs.keep(name, record, ticket, rowVersion);
+    return record;
   }
 
   async getHead(name: string): Promise<ConfigHead | null> {

@@ -51,6 +51,23 @@ const WITH_LATEST = 'JOIN config_version v ON v.config_name = c.name AND v.versi
 
 export const GET_CONFIG = statement(`SELECT ${RECORD_COLUMNS} FROM config c ${WITH_LATEST} WHERE c.name = ?`);
 
+/**
+ * PostgreSQL: what identifies the state of a config's head row. Every UPDATE writes a new row
+ * version whose xmin is the writing transaction's id, and a purged and re-created config is a new
+ * row, so an equal xmin means the same head (and with it the same latest version, which is never
+ * rewritten). xmin is a 32-bit counter that wraps after some four billion transactions; the
+ * version number beside it keeps a wrapped-around id from passing for an old one.
+ */
+const ROW_VERSION = `c.xmin::text || '/' || c.latest_version AS row_version`;
+
+/** GET_CONFIG with the head's row version (PostgreSQL). */
+export const GET_CONFIG_WITH_ROW_VERSION_PG = statement(
+  `SELECT ${RECORD_COLUMNS}, ${ROW_VERSION} FROM config c ${WITH_LATEST} WHERE c.name = ?`,
+);
+
+/** The row versions of some configs' heads, in one statement (PostgreSQL); a missing name has no row. */
+export const ROW_VERSIONS_PG = statement(`SELECT c.name, ${ROW_VERSION} FROM config c WHERE c.name = ANY(?)`);
+
 /** A row of GET_CONFIG or listConfigsStatement as the registry's record. */
 export function toRecord(row: Row): ConfigRecord {
   const name = String(row.name);
@@ -82,54 +99,80 @@ export function toRecord(row: Row): ConfigRecord {
  * already holds the filter: a `usesClass` page along config_class_ref(class_id, config_name), a
  * label page along config_label(key, value, config_name), otherwise the config primary key; the
  * other filters are EXISTS probes. Either way a deep page costs what the first page costs.
- * CROSS JOIN keeps that table the outer loop: SQLite's planner would otherwise walk the configs
- * (by the deleted index) and sort, reading every config for one page. PostgreSQL plans it as a
- * plain join.
+ *
+ * A filtered page looks each matching name up in config, then its latest version up in
+ * config_version, and each dialect needs its own nudge to do just that:
+ * - SQLite: CROSS JOIN keeps the filter table the outer loop; the planner would otherwise walk the
+ *   configs (by the deleted index) and sort, reading every config for one page.
+ * - PostgreSQL: both lookups are LATERAL subqueries that OFFSET 0 keeps from being flattened into
+ *   one join. Flattened, the plan depended on the statistics: the usesClass page merge-joined the
+ *   filter's names with a scan of the config primary key (ordered, so the cost model finds it
+ *   cheap) and read 100 configs for each one on the page (on the bench's 100,000 configs, 1 in
+ *   100 using the class: 4.8 ms of execution against 0.9 ms for lookups, 1.8 times the first
+ *   page's latency under load), and with one version per config in the statistics the version
+ *   was found by name alone and its number filtered afterwards (every version of a long history
+ *   read). Fenced, each lookup is one primary-key probe whatever the statistics say, and planning
+ *   takes a quarter of the time (BENCHMARKS.md).
+ * Both texts bind the same arguments in the same order: the conditions on config, then on its
+ * version, then on the filter table.
  */
 export function listConfigsStatement(query: ListConfigsQuery): { statement: Statement; args: SqlValue[] } {
-  const where: string[] = [];
   const args: SqlValue[] = [];
-  let from = 'config c';
-  let key = 'c.name';
   const labels = [...query.labels];
+  let walk: { from: string; key: string; where: string; args: SqlValue[] } | undefined;
   if (query.usesClass !== undefined) {
-    from = 'config_class_ref r CROSS JOIN config c';
-    key = 'r.config_name';
-    where.push('r.class_id = ?', 'c.name = r.config_name');
-    args.push(query.usesClass);
+    walk = { from: 'config_class_ref r', key: 'r.config_name', where: 'r.class_id = ?', args: [query.usesClass] };
   } else if (labels.length > 0) {
     const first = labels.shift()!;
-    from = 'config_label l CROSS JOIN config c';
-    key = 'l.config_name';
-    where.push('l.key = ? AND l.value = ?', 'c.name = l.config_name');
-    args.push(first.key, first.value);
+    walk = { from: 'config_label l', key: 'l.config_name', where: 'l.key = ? AND l.value = ?', args: [first.key, first.value] };
+  }
+  const key = walk?.key ?? 'c.name';
+  /** `column` within the prefix and after the cursor. */
+  const ranges = (column: string, into: string[]) => {
+    if (query.prefix !== undefined) {
+      into.push(`${column} >= ? AND ${column} < ?`);
+      args.push(query.prefix, prefixEnd(query.prefix));
+    }
+    if (query.after !== undefined) {
+      into.push(`${column} > ?`);
+      args.push(query.after);
+    }
+  };
+  const onConfig: string[] = walk === undefined ? [] : [`c.name = ${key}`];
+  if (!query.showDeleted) {
+    onConfig.push('c.deleted = ?');
+    args.push(false);
+  }
+  for (const label of labels) {
+    onConfig.push('EXISTS (SELECT 1 FROM config_label x WHERE x.config_name = c.name AND x.key = ? AND x.value = ?)');
+    args.push(label.key, label.value);
   }
   // The range is stated on every joined table: PostgreSQL may merge-join them in name order, and
   // a table without a lower bound is read from its start up to the cursor (a deep page took 5x
   // the first one).
-  for (const column of new Set([key, 'c.name', 'v.config_name'])) {
-    if (query.prefix !== undefined) {
-      where.push(`${column} >= ? AND ${column} < ?`);
-      args.push(query.prefix, prefixEnd(query.prefix));
-    }
-    if (query.after !== undefined) {
-      where.push(`${column} > ?`);
-      args.push(query.after);
-    }
-  }
-  if (!query.showDeleted) {
-    where.push('c.deleted = ?');
-    args.push(false);
-  }
-  for (const label of labels) {
-    where.push('EXISTS (SELECT 1 FROM config_label x WHERE x.config_name = c.name AND x.key = ? AND x.value = ?)');
-    args.push(label.key, label.value);
+  ranges('c.name', onConfig);
+  const onVersion: string[] = [];
+  ranges('v.config_name', onVersion);
+  const onWalk: string[] = [];
+  if (walk !== undefined) {
+    onWalk.push(walk.where);
+    args.push(...walk.args);
+    ranges(key, onWalk);
   }
   args.push(query.limit);
-  const text =
-    `SELECT ${RECORD_COLUMNS} FROM ${from} ${WITH_LATEST}` +
-    `${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${key} LIMIT ?`;
-  return { statement: statement(text), args };
+
+  const where = (conditions: string[], word = 'WHERE') => (conditions.length > 0 ? ` ${word} ${conditions.join(' AND ')}` : '');
+  const order = ` ORDER BY ${key} LIMIT ?`;
+  if (walk === undefined) {
+    return { statement: statement(`SELECT ${RECORD_COLUMNS} FROM config c ${WITH_LATEST}${where([...onConfig, ...onVersion])}${order}`), args };
+  }
+  const sqlite = `SELECT ${RECORD_COLUMNS} FROM ${walk.from} CROSS JOIN config c ${WITH_LATEST}${where([...onConfig, ...onVersion, ...onWalk])}${order}`;
+  const postgresql =
+    `SELECT ${RECORD_COLUMNS} FROM ${walk.from}` +
+    ` CROSS JOIN LATERAL (SELECT * FROM config c${where(onConfig)} OFFSET 0) c` +
+    ` CROSS JOIN LATERAL (SELECT * FROM config_version v WHERE v.config_name = c.name AND v.version = c.latest_version${where(onVersion, 'AND')} OFFSET 0) v` +
+    `${where(onWalk)}${order}`;
+  return { statement: { sqlite: statement(sqlite).sqlite, postgresql: statement(postgresql).postgresql }, args };
 }
 
 /** The classes a version names, to re-check inside the append (SQLite; PostgreSQL uses LOCK_CLASSES_PG). */

@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Sqlite from 'better-sqlite3';
+import type pg from 'pg';
 import type {
   IsolationLevel,
   SqlDriverAdapter,
@@ -21,6 +22,7 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { DriverSql } from './driver-sql.js';
+import { HeldConnection } from './held-connection.js';
 import { WalIndexStamp } from './wal-index.js';
 import { applyMigrations } from './migrate.js';
 
@@ -33,6 +35,8 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** The hot statements, on the driver adapter the Prisma client runs on (see driver-sql.ts). */
   readonly sql: DriverSql;
+  /** PostgreSQL: a connection of the same pool kept for the read cache's probes (held-connection.ts). */
+  readonly held: HeldConnection | undefined;
   /**
    * A value that changes whenever another connection commits to the database, read without a
    * query; undefined when that cannot be told now (PostgreSQL; SQLite inside a transaction).
@@ -175,24 +179,33 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   const connected = (opened: SqlDriverAdapter) => {
     connection = opened;
   };
+  const poolSize = options.poolSize ?? 10;
   const prisma =
-    kind === 'sqlite'
-      ? await sqliteClient(url, connected)
-      : await postgresClient(url, options.poolSize ?? 10, log, connected);
+    kind === 'sqlite' ? await sqliteClient(url, connected) : await postgresClient(url, poolSize, log, connected);
   const adapter = (): SqlDriverAdapter => {
     if (connection === undefined) throw new Error('The database is not connected.');
     return connection;
   };
+  // The adapter's pg.Pool (a public method of the 7.10 adapter), whichever one Prisma has open now.
+  const pool = (): pg.Pool => {
+    const driver = (adapter() as { underlyingDriver?: () => unknown }).underlyingDriver?.();
+    if (driver === undefined) throw new Error('The PostgreSQL adapter does not expose its pool.');
+    return driver as pg.Pool;
+  };
+  const held = kind === 'postgresql' ? new HeldConnection(pool, poolSize, log) : undefined;
   const database: Database = {
     kind,
     prisma,
     sql: new DriverSql(adapter, kind),
+    held,
     commitStamp: () => (connection instanceof SerialConnection ? connection.commitStamp() : undefined),
     commitStampSource: () => (connection instanceof SerialConnection ? connection.stampSource : undefined),
     async ping() {
       await prisma.$queryRawUnsafe('SELECT 1');
     },
     async close() {
+      // Before the pool ends, which waits for every connection checked out of it.
+      await held?.release();
       await prisma.$disconnect();
     },
   };

@@ -24,13 +24,14 @@ import type {
 } from '../registry/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { AliasStore } from './alias-store.js';
-import { CachingRegistryStore } from './caching-store.js';
+import { CachingRegistryStore, type RowVersions } from './caching-store.js';
 import type { Database, DatabaseKind } from './database.js';
 import {
   CREATE_HEAD,
   DELETE_CLASS_REFS,
   DELETE_LABELS,
   GET_CONFIG,
+  GET_CONFIG_WITH_ROW_VERSION_PG,
   INSERT_VERSION,
   insertClassRefs,
   insertLabels,
@@ -39,6 +40,7 @@ import {
   MOVE_HEAD,
   prefixEnd,
   PURGE_CONFIG,
+  ROW_VERSIONS_PG,
   selectClasses,
   SET_DELETED,
   toRecord,
@@ -56,6 +58,8 @@ import {
   updateModuleClassStatement,
 } from './module-class-statements.js';
 import { guarded, isForeignKeyViolation, isUniqueViolation } from './store-errors.js';
+import type { HeldConnection } from './held-connection.js';
+
 
 interface ConfigRow {
   name: string;
@@ -140,8 +144,11 @@ function toVersion(row: VersionRow): VersionRecord {
   };
 }
 
-/** The registry's storage port on Prisma, the same code for SQLite and PostgreSQL. */
-export class PrismaRegistryStore implements RegistryStore {
+/**
+ * The registry's storage port on Prisma, the same code for SQLite and PostgreSQL; on PostgreSQL
+ * also the row versions the read cache checks its configs by.
+ */
+export class PrismaRegistryStore implements RegistryStore, RowVersions {
   private readonly prisma: PrismaClient;
   /** Row locks are spelled differently per backend (see lockClasses). */
   private readonly kind: DatabaseKind;
@@ -149,13 +156,16 @@ export class PrismaRegistryStore implements RegistryStore {
   private readonly sql: DriverSql;
   readonly commitStamp: () => number | undefined;
   private readonly aliases: AliasStore;
+  /** PostgreSQL: where the row versions are probed (see rowVersions). */
+  private readonly held: HeldConnection | undefined;
 
-  constructor(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'>) {
+  constructor(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'> & Partial<Pick<Database, 'held'>>) {
     this.prisma = database.prisma;
     this.kind = database.kind;
     this.sql = database.sql;
     this.commitStamp = database.commitStamp;
     this.aliases = new AliasStore(database.sql);
+    this.held = database.held;
   }
 
   /** Runs a store operation, turning connection failures into the registry's UnavailableError. */
@@ -276,6 +286,22 @@ export class PrismaRegistryStore implements RegistryStore {
     return this.run(async () => {
       const [row] = await this.sql.rows(GET_CONFIG, [name]);
       return row === undefined ? null : toRecord(row);
+    });
+  }
+
+  readConfigWithRowVersion(name: string): Promise<{ record: ConfigRecord | null; rowVersion: string | null }> {
+    return this.run(async () => {
+      const [row] = await this.sql.rows(GET_CONFIG_WITH_ROW_VERSION_PG, [name]);
+      return row === undefined ? { record: null, rowVersion: null } : { record: toRecord(row), rowVersion: String(row.row_version) };
+    });
+  }
+
+  /** On the held connection, as a prepared statement: the probe runs once per event-loop turn under load. */
+  rowVersions(names: readonly string[]): Promise<Map<string, string>> {
+    return this.run(async () => {
+      if (this.held === undefined) throw new Error('row versions are read on PostgreSQL only');
+      const rows = await this.held.rows('registry_row_versions', ROW_VERSIONS_PG, [names]);
+      return new Map(rows.map((row) => [String(row[0]), String(row[1])]));
     });
   }
 
@@ -593,7 +619,11 @@ function assertClassesUsable(refs: ClassRef[], fromObserved: Map<string, boolean
   }
 }
 
-/** The store the service runs on: Prisma, with the cache of current reads in front (caching-store.ts). */
-export function registryStore(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'>): RegistryStore {
-  return new CachingRegistryStore(new PrismaRegistryStore(database));
+/**
+ * The store the service runs on: Prisma, with the cache of current reads in front (caching-store.ts),
+ * which on PostgreSQL checks what it holds by the heads' row versions.
+ */
+export function registryStore(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp' | 'held'>): RegistryStore {
+  const store = new PrismaRegistryStore(database);
+  return new CachingRegistryStore(store, database.kind === 'postgresql' ? store : undefined);
 }

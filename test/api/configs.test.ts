@@ -312,7 +312,10 @@ describe.each(BACKENDS)('configs on %s', (kind) => {
     expect(mha.map((c: { name: string }) => c.name)).toEqual(['list-1', 'list-3', 'list-5']);
 
     const first = (await get('/v1/configs?prefix=list-&pageSize=2')).json();
-    const tampered = first.nextPageToken.slice(0, -2) + (first.nextPageToken.endsWith('A') ? 'BB' : 'AA');
+    // The signature's first character: all six of its bits are signature (a last character's low
+    // bits are padding, and changing only those left the token valid 1 time in 256).
+    const dot = first.nextPageToken.indexOf('.');
+    const tampered = `${first.nextPageToken.slice(0, dot + 1)}${first.nextPageToken[dot + 1] === 'A' ? 'B' : 'A'}${first.nextPageToken.slice(dot + 2)}`;
     const bad = await get(`/v1/configs?prefix=list-&pageSize=2&pageToken=${encodeURIComponent(tampered)}`);
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors[0].parameter).toBe('pageToken');
@@ -322,6 +325,59 @@ describe.each(BACKENDS)('configs on %s', (kind) => {
     expect((await get('/v1/configs?pageSize=0')).statusCode).toBe(422);
     expect((await get('/v1/configs?pageSize=1001')).statusCode).toBe(422);
     expect((await get('/v1/configs?bogus=1')).json().errors).toContainEqual({ parameter: 'bogus', detail: "unknown key 'bogus'" });
+  });
+
+  it('pages through label and usesClass filters: latest versions, cursors, deleted configs, combined filters', async () => {
+    // 12 configs, every third one with a history of 3 versions, the last one of each history
+    // moving to the other class and parity; two deleted. Each filtered listing is walked in pages
+    // of 2 and must equal the same filter applied to the unfiltered listing.
+    for (let i = 0; i < 12; i++) {
+      const versions = i % 3 === 0 ? 3 : 1;
+      for (let v = 1; v <= versions; v++) {
+        const flipped = v === 3;
+        const even = (i % 2 === 0) !== flipped;
+        await put(`fp-${String(i).padStart(2, '0')}`, {
+          config: {
+            observed_to_quantized_custom_module_class: { static: even ? { [LSTM_OBS]: LSTM_Q } : { [MHA_OBS]: MHA_Q } },
+            preserved_attributes: [`v${v}`],
+          },
+          labels: { parity: even ? 'even' : 'odd', ...(i % 4 === 0 ? { tier: 'gold' } : {}) },
+        });
+      }
+    }
+    for (const name of ['fp-02', 'fp-07']) expect((await inject({ method: 'DELETE', url: `/v1/configs/${name}` })).statusCode).toBe(204);
+
+    type Item = { name: string; version: number; labels: Record<string, string>; config: Record<string, unknown>; deleted?: boolean };
+    const walk = async (query: string) => {
+      const items: Item[] = [];
+      let token: string | undefined;
+      do {
+        const res = await get(`/v1/configs?prefix=fp-&pageSize=2&${query}${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`);
+        expect(res.statusCode).toBe(200);
+        items.push(...res.json().items);
+        token = res.json().nextPageToken;
+      } while (token !== undefined);
+      return items;
+    };
+    const usesMha = (c: Item) => JSON.stringify(c.config).includes(MHA_Q);
+    for (const showDeleted of [false, true]) {
+      const all = await walk(showDeleted ? 'showDeleted=true' : '');
+      expect(all.length).toBe(showDeleted ? 12 : 10);
+      const cases: Array<[string, (c: Item) => boolean]> = [
+        ['label=parity:even', (c) => c.labels.parity === 'even'],
+        ['label=parity:odd&label=tier:gold', (c) => c.labels.parity === 'odd' && c.labels.tier === 'gold'],
+        [`usesClass=${MHA_Q}`, (c) => usesMha(c) && c.deleted !== true],
+        [`usesClass=${MHA_Q}&label=tier:gold`, (c) => usesMha(c) && c.labels.tier === 'gold' && c.deleted !== true],
+      ];
+      for (const [query, keep] of cases) {
+        const filtered = await walk(`${query}${showDeleted ? '&showDeleted=true' : ''}`);
+        // Whole items: the latest version of each, in name order, each once.
+        expect(filtered, query).toEqual(all.filter(keep));
+      }
+    }
+    // The histories' latest versions are what the filters see.
+    const flipped = await walk('label=parity:odd');
+    expect(flipped.find((c) => c.name === 'fp-00')).toMatchObject({ version: 3, config: { preserved_attributes: ['v3'] } });
   });
 
   it('serves a full page of 1000 configs', async () => {

@@ -41,6 +41,10 @@ export const crashKills = () => count('CRASH_KILLS', 3, 15);
 /** Outage cycles (cut, check, restore, check) per outage run. */
 export const outageCycles = () => count('OUTAGE_CYCLES', 1, 5);
 
+/** Write-on-one-replica, read-on-the-other pairs, and cuts of the reader's database between them. */
+export const freshnessPairs = () => count('FRESHNESS_PAIRS', 10_000, 50_000);
+export const freshnessCuts = () => count('FRESHNESS_CUTS', 6, 30);
+
 /** Appends one line of counts to $ROBUSTNESS_REPORT (if set), for the soak summary. */
 export function recordCount(what: string, counts: Record<string, number>): void {
   const file = process.env.ROBUSTNESS_REPORT;

@@ -21,7 +21,16 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export interface ProxyOptions {
+  /**
+   * Milliseconds every chunk is held in each direction (order kept): a network with latency
+   * between the service and its database, as between two hosts. 0 by default.
+   */
+  latencyMs?: number;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }, options: ProxyOptions = {}): Promise<TcpProxy> {
+  const latency = options.latencyMs ?? 0;
   let mode: CutMode | 'open' = 'open';
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
@@ -31,8 +40,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   };
   // Forwards only while open; what is dropped in a blackhole is lost, as on a real network.
   const forward = (from: Socket, to: Socket) => {
-    from.on('data', (chunk) => {
-      if (mode === 'open') to.write(chunk);
+    // Timers of one duration fire in the order they were set, so delayed chunks stay in order.
+    const write = (chunk: Buffer) => {
+      if (mode === 'open' && !to.destroyed) to.write(chunk);
+    };
+    from.on('data', (chunk: Buffer) => {
+      if (mode !== 'open') return;
+      if (latency > 0) setTimeout(write, latency, chunk);
+      else write(chunk);
     });
     from.on('close', () => to.destroy());
   };
