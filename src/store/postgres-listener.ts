@@ -150,12 +150,21 @@ export class PostgresListener implements ChangeSignal {
     if (this.#outage) this.#log('info', 'watch: listening on PostgreSQL again');
     this.#outage = false;
     this.#failures = 0;
+    let pinging = false;
     this.#ping = setInterval(() => {
-      client.query('SELECT 1').catch((error: Error) => {
-        lost(`no answer to a ping: ${error.message}`);
-        // A connection that went silent may never emit 'end': make sure it is gone.
-        socketOf(client)?.destroy();
-      });
+      // One ping at a time: a silent connection holds the last one until its query timeout.
+      if (pinging) return;
+      pinging = true;
+      client
+        .query('SELECT 1')
+        .catch((error: Error) => {
+          lost(`no answer to a ping: ${error.message}`);
+          // A connection that went silent may never emit 'end': make sure it is gone.
+          socketOf(client)?.destroy();
+        })
+        .finally(() => {
+          pinging = false;
+        });
     }, this.#pingMs);
     this.#ping.unref();
     // Whatever was committed while not listening (before the first LISTEN, or during an outage)
