@@ -1,6 +1,6 @@
 import { DeadlineQueue } from './deadline-queue.js';
 import { UnavailableError } from './errors.js';
-import type { EventType, ListEventsQuery, RegistryEvent } from './feed-contract.js';
+import type { EventType, ListEventsQuery, RegistryEvent } from './store.js';
 
 /**
  * Waiting for changes: long-polls (`GET /v1/events?wait=`, a config with `Prefer: wait=`) and

@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import type { ChangeSignal } from '../registry/watch-hub.js';
 import { hidePassword, POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_QUERY_TIMEOUT_MS } from './database.js';
-
-const EVENTS_CHANNEL = 'registry_events';
+import { EVENTS_CHANNEL } from './event-log.js';
 
 /** While anyone waits, the listening connection is checked this often (a silently dead one is replaced). */
 export const LISTENER_PING_MS = 5000;

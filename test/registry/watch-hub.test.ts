@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DeadlineQueue } from '../../src/registry/deadline-queue.js';
-import type { EventType, ListEventsQuery, RegistryEvent } from '../../src/registry/feed-contract.js';
+import type { EventType, ListEventsQuery, RegistryEvent } from '../../src/registry/store.js';
 import { WatchHub, WatchLimitError, type ChangeSignal, type EventLog, type StreamSink } from '../../src/registry/watch-hub.js';
 
 class Feed implements EventLog {
