@@ -77,6 +77,8 @@ export interface WaitResult {
   items: RegistryEvent[];
   /** The newest revision this answer accounts for (as listEvents' lastRevision). */
   lastRevision: number;
+  /** The newest revision the hub had read when it answered (X-Registry-Revision). */
+  newestRevision: number;
 }
 
 /** Where a stream's events go. */
@@ -103,7 +105,10 @@ export interface WatchHubOptions extends Partial<WatchLimits> {
   recheckMs?: number;
   /** How long the hub keeps watching after the last waiter left (long-polls come back at once). */
   lingerMs?: number;
-  /** A failed read (the database away): the hub retries at the next recheck. */
+  /**
+   * A failed read (the database away): the hub retries at the next recheck. Called for the first
+   * failure after a success, then at most every ERROR_REPORT_MS while reads keep failing.
+   */
   onError?: (error: unknown) => void;
   /** Milliseconds, monotonic. */
   now?: () => number;
@@ -115,6 +120,8 @@ export const DEFAULT_WATCH_LIMITS: WatchLimits = { maxWaiters: 2000, maxStreams:
 const PAGE = 1000;
 /** Recent events kept for waiters that start just behind the cursor. */
 const RECENT = 4096;
+/** While reads keep failing, onError hears of it this often. */
+const ERROR_REPORT_MS = 30_000;
 /** Seconds a client turned away by a limit is told to wait before trying again. */
 const LIMIT_RETRY_AFTER_S = 2;
 
@@ -170,6 +177,8 @@ export class WatchHub {
   #dirty = false;
   #recheck: NodeJS.Timeout | undefined;
   #linger: NodeJS.Timeout | undefined;
+  #failing = false;
+  #reportedAt = 0;
 
   constructor(log: EventLog, signal: ChangeSignal | undefined, options: WatchHubOptions = {}) {
     this.#log = log;
@@ -180,7 +189,14 @@ export class WatchHub {
     };
     this.#recheckMs = options.recheckMs ?? 1000;
     this.#lingerMs = options.lingerMs ?? 10_000;
-    this.#onError = options.onError ?? (() => {});
+    const report = options.onError ?? (() => {});
+    this.#onError = (error) => {
+      const now = this.#now();
+      if (this.#failing && now - this.#reportedAt < ERROR_REPORT_MS) return;
+      this.#failing = true;
+      this.#reportedAt = now;
+      report(error);
+    };
     this.#now = options.now ?? (() => performance.now());
     this.#deadlines = new DeadlineQueue((expired) => {
       for (const entry of expired) if (entry.state !== 'done') entry.finish();
@@ -215,7 +231,7 @@ export class WatchHub {
    * this replica holds its maximum of waiters.
    */
   wait(query: WaitQuery): Promise<WaitResult> {
-    if (this.#closed || query.signal?.aborted) return Promise.resolve({ items: [], lastRevision: this.#accountedFor(query.after) });
+    if (this.#closed || query.signal?.aborted) return Promise.resolve(this.#answer([], this.#accountedFor(query.after)));
     if (this.#waiters >= this.#limits.maxWaiters) {
       throw new WatchLimitError(
         `This replica already holds ${this.#limits.maxWaiters} waiting requests (WATCH_MAX_WAITERS); retry shortly.`,
@@ -223,21 +239,21 @@ export class WatchHub {
     }
     return new Promise<WaitResult>((resolve) => {
       let cancelDeadline = () => {};
-      const settle = (result: WaitResult) => {
+      const settle = (items: RegistryEvent[], lastRevision: number) => {
         if (entry.state === 'done') return;
         this.#remove(entry);
         cancelDeadline();
         query.signal?.removeEventListener('abort', onAbort);
-        resolve(result);
+        resolve(this.#answer(items, lastRevision));
       };
-      const nothing = () => settle({ items: [], lastRevision: this.#accountedFor(entry.after) });
+      const nothing = () => settle([], this.#accountedFor(entry.after));
       // The client went away: its waiter goes at once (the answer is for nobody).
       const onAbort = nothing;
       const entry = this.#entry('waiter', query, query.limit, {
         deliver: (items, through) => {
           const cut = items.length > query.limit;
           const taken = cut ? items.slice(0, query.limit) : items;
-          settle({ items: taken, lastRevision: cut ? taken[taken.length - 1]!.revision : through });
+          settle(taken, cut ? taken[taken.length - 1]!.revision : through);
         },
         finish: nothing,
       });
@@ -303,6 +319,10 @@ export class WatchHub {
       state: 'pending',
       ...callbacks,
     };
+  }
+
+  #answer(items: RegistryEvent[], lastRevision: number): WaitResult {
+    return { items, lastRevision, newestRevision: Math.max(lastRevision, this.#cursor ?? 0) };
   }
 
   /** What an answer without events accounts for: the waiter's start, or the cursor if further on. */
@@ -471,6 +491,7 @@ export class WatchHub {
         for (;;) {
           const page = await this.#log.listEvents({ after: this.#cursor, limit: PAGE });
           if (generation !== this.#generation) return;
+          this.#failing = false;
           this.#dispatch(page.items, page.lastRevision);
           if (page.items.length < PAGE) break;
         }

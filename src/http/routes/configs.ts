@@ -32,7 +32,9 @@ import {
   VersionQuery,
 } from '../schemas.js';
 import { problemsFromIssues } from '../validation.js';
-import { configResponse, ETAG, jsonResponse, noContent, problemResponses } from './responses.js';
+import { waitForConfigChange, type WaitingOptions } from '../long-poll.js';
+import { preferredWait } from '../prefer-wait.js';
+import { configResponse, ETAG, jsonResponse, noContent, problemResponses, type HeaderDoc } from './responses.js';
 
 const TAG = 'Configs';
 
@@ -45,7 +47,19 @@ const PutHeaders = z.looseObject({
 });
 const GetHeaders = z.looseObject({
   'if-none-match': z.string().optional().describe('ETag(s) the client holds; 304 when current.'),
+  prefer: z
+    .string()
+    .optional()
+    .describe(
+      'RFC 7240 `wait=<1..60>` with If-None-Match: a long-poll. 304 only after that many seconds with nothing new; ' +
+        'the config (or 404 once deleted) as soon as it changes, from any replica.',
+    ),
 });
+
+const PREFERENCE_APPLIED: HeaderDoc = {
+  type: 'string',
+  description: 'RFC 7240: `wait=<n>` when the reply was held for a `Prefer: wait` (n: the seconds the server applied).',
+};
 
 const ConfigPage = pageOf(ConfigSchema, 'ConfigPage', exampleOf(ConfigSchema));
 const VersionPage = pageOf(ConfigVersionSchema, 'ConfigVersionPage', exampleOf(ConfigVersionSchema));
@@ -83,9 +97,18 @@ function mergeInto(patch: unknown): (current: ConfigContent) => ConfigContent {
   };
 }
 
-export function configRoutes(app: FastifyInstance, registry: Registry): void {
+export function configRoutes(app: FastifyInstance, registry: Registry, waiting: WaitingOptions = {}): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const configs = registry.configs;
+
+  /** GET with If-None-Match and Prefer: wait (see long-poll.ts). */
+  async function longPollConfig(reply: FastifyReply, name: string, ifNoneMatch: string, wait: number): Promise<FastifyReply> {
+    const watched = { name, read: () => configs.get(name), versionOf: (record: ConfigRecord) => record.latest.version };
+    const outcome = await waitForConfigChange(reply, registry.watch, watched, ifNoneMatch, wait, waiting);
+    if (outcome.kind !== 'current') reply.header('preference-applied', `wait=${outcome.waited}`);
+    if (outcome.kind === 'not-modified') return sendEmpty(reply.header('etag', etagOf(outcome.version)), 304);
+    return sendJsonText(reply.header('etag', etagOf(outcome.value.latest.version)), configBody(outcome.value));
+  }
 
   r.route({
     method: 'GET',
@@ -153,17 +176,25 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       params: NameParams,
       headers: GetHeaders,
       response: {
-        200: configResponse('The config.'),
-        304: noContent('Not modified: the version in If-None-Match is current.', { ETag: ETAG }),
-        ...problemResponses(404, 422),
+        200: jsonResponse(ConfigSchema, 'The config (after a long-poll, as soon as it changed).', {
+          ETag: ETAG,
+          'Preference-Applied': PREFERENCE_APPLIED,
+        }),
+        304: noContent('Not modified: the version in If-None-Match is current (after a long-poll, for the whole wait).', {
+          ETag: ETAG,
+          'Preference-Applied': PREFERENCE_APPLIED,
+        }),
+        ...problemResponses(404, 422, 503),
       },
     },
     // Not async: a config the store holds as current is answered at once (configs.get), and only
     // a read that goes to the database makes a promise.
     handler: function getConfig(request, reply) {
+      const inm = request.headers['if-none-match'];
+      const wait = typeof inm === 'string' ? preferredWait(request.headers.prefer) : undefined;
+      if (wait !== undefined) return longPollConfig(reply, request.params.name, inm!, wait);
       const send = (record: ConfigRecord) => {
         reply.header('etag', etagOf(record.latest.version));
-        const inm = request.headers['if-none-match'];
         if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) return sendEmpty(reply, 304);
         return sendJsonText(reply, configBody(record));
       };
