@@ -119,6 +119,15 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
     expect(all).toContain('now version 4');
     expect(all).toMatch(/^5 \{/m);
     expect(all).toMatch(/^ConvertCustomConfig\(\{/m);
+    // Aliases, the feed, dry run and validate.
+    expect(all).toMatch(/content-location: \/v1\/configs\/resnet50-int8\/versions\/3/i);
+    expect(all).toContain('"alias":"production","version":5,"protected":false,"moves":2');
+    expect(all).toMatch(/x-registry-revision: \d+/i);
+    expect(all).toMatch(/"type":"alias\.set","at":"[^"]+","by":"anonymous","name":"resnet50-int8","version":3,"alias":"production"/);
+    expect(all).toMatch(/x-dry-run: true/i);
+    expect(all).toMatch(/"warnings":\["[^"]*qat/);
+    const production = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8/aliases/production' });
+    expect(production.json()).toMatchObject({ version: 5, moves: 2 });
 
     // What the examples did, as the service sees it.
     const res = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8' });

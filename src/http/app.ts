@@ -13,6 +13,7 @@ import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { answerClientError, frameworkProblem, problem, registerProblemHandlers, sendProblem } from './problem.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
+import { aliasRoutes } from './routes/aliases.js';
 import { configRoutes } from './routes/configs.js';
 import { eventRoutes } from './routes/events.js';
 import { eventStreamRoutes } from './routes/event-stream.js';
@@ -21,6 +22,7 @@ import type { WaitingOptions } from './long-poll.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { validateRoutes } from './routes/validate.js';
 import { validatorCompiler } from './validation.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -134,6 +136,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   operationRoutes(app, registry, metrics);
   moduleClassRoutes(app, registry);
   configRoutes(app, registry, options.watching ?? {});
+  aliasRoutes(app, registry);
+  validateRoutes(app, registry);
   eventRoutes(app, registry, options.watching ?? {});
   eventStreamRoutes(app, registry, streams);
   tokenRoutes(app, registry);

@@ -1,3 +1,4 @@
+import { AliasesService } from './aliases.js';
 import { ConfigsService } from './configs.js';
 import { EventsService } from './events.js';
 import { ModuleClassesService } from './module-classes.js';
@@ -8,6 +9,7 @@ import { WatchHub, type ChangeSignal, type WatchHubOptions } from './watch-hub.j
 
 /** The registry's use cases, wired to one store. */
 export interface Registry {
+  aliases: AliasesService;
   configs: ConfigsService;
   events: EventsService;
   moduleClasses: ModuleClassesService;
@@ -38,6 +40,7 @@ export async function createRegistry(
 ): Promise<Registry> {
   const pageTokens = new PageTokens(await store.pageTokenKey());
   return {
+    aliases: new AliasesService(store, pageTokens, now),
     configs: new ConfigsService(store, pageTokens, now),
     events: new EventsService(store),
     moduleClasses: new ModuleClassesService(store, pageTokens, now),

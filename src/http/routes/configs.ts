@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { applyMergePatch } from '../../domain/merge-patch.js';
@@ -6,9 +6,13 @@ import { renderPython } from '../../domain/python.js';
 import type { ConfigContent, WriteResult } from '../../registry/configs.js';
 import type { ConfigRecord, VersionRecord } from '../../registry/store.js';
 import { InvalidError } from '../../registry/errors.js';
-import { etagOf, ifNoneMatchHolds, type Preconditions } from '../../registry/preconditions.js';
+import { etagOf, ifNoneMatchHolds } from '../../registry/preconditions.js';
+import { LATEST_ALIAS } from '../../registry/aliases.js';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
+import { ConfigReadQuery, ExportQuery } from '../alias-schemas.js';
+import { preconditions } from '../conditional.js';
+import { DryRunQuery, markDryRun, withDryRun } from '../dry-run.js';
 import { configBody, pageBody, sendEmpty, sendJsonText, versionBody } from '../representation.js';
 import {
   configContent,
@@ -29,12 +33,11 @@ import {
   SetMappingBody,
   SetPreservedAttributesBody,
   VersionParams,
-  VersionQuery,
 } from '../schemas.js';
 import { problemsFromIssues } from '../validation.js';
 import { waitForConfigChange, type WaitingOptions } from '../long-poll.js';
 import { preferredWait } from '../prefer-wait.js';
-import { configResponse, ETAG, jsonResponse, noContent, problemResponses, type HeaderDoc } from './responses.js';
+import { configResponse, CONTENT_LOCATION, ETAG, jsonResponse, noContent, problemResponses, type HeaderDoc } from './responses.js';
 
 const TAG = 'Configs';
 
@@ -64,16 +67,10 @@ const PREFERENCE_APPLIED: HeaderDoc = {
 const ConfigPage = pageOf(ConfigSchema, 'ConfigPage', exampleOf(ConfigSchema));
 const VersionPage = pageOf(ConfigVersionSchema, 'ConfigVersionPage', exampleOf(ConfigVersionSchema));
 
-const PYTHON_EXAMPLE = renderPython(exampleOf(ConfigDictSchema), { name: 'resnet50-int8', version: 3 });
+/** A read that may be by alias: the version as ETag and, by alias, where that version lives. */
+const BY_ALIAS_HEADERS = { ETag: ETAG, 'Content-Location': CONTENT_LOCATION };
 
-function preconditions(request: FastifyRequest): Preconditions {
-  const pre: Preconditions = {};
-  const ifMatch = request.headers['if-match'];
-  const ifNoneMatch = request.headers['if-none-match'];
-  if (typeof ifMatch === 'string') pre.ifMatch = ifMatch;
-  if (typeof ifNoneMatch === 'string') pre.ifNoneMatch = ifNoneMatch;
-  return pre;
-}
+const PYTHON_EXAMPLE = renderPython(exampleOf(ConfigDictSchema), { name: 'resnet50-int8', version: 3 });
 
 function sendConfig(reply: FastifyReply, result: WriteResult, nameForLocation?: string): FastifyReply {
   const status = result.outcome === 'created' ? 201 : 200;
@@ -97,17 +94,37 @@ function mergeInto(patch: unknown): (current: ConfigContent) => ConfigContent {
   };
 }
 
+/** A read through an alias names the version it answers (API.md, "Reading by alias"). */
+function byAlias(reply: FastifyReply, record: ConfigRecord): ConfigRecord {
+  reply.header('content-location', `/v1/configs/${record.head.name}/versions/${record.latest.version}`);
+  return record;
+}
+
 export function configRoutes(app: FastifyInstance, registry: Registry, waiting: WaitingOptions = {}): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const configs = registry.configs;
 
-  /** GET with If-None-Match and Prefer: wait (see long-poll.ts). */
-  async function longPollConfig(reply: FastifyReply, name: string, ifNoneMatch: string, wait: number): Promise<FastifyReply> {
-    const watched = { name, read: () => configs.get(name), versionOf: (record: ConfigRecord) => record.latest.version };
+  /** GET with If-None-Match and Prefer: wait (see long-poll.ts); through an alias, only its moves count. */
+  async function longPollConfig(
+    reply: FastifyReply,
+    name: string,
+    alias: string | undefined,
+    ifNoneMatch: string,
+    wait: number,
+  ): Promise<FastifyReply> {
+    const read = alias === undefined ? () => configs.get(name) : async () => (await registry.aliases.resolve(name, alias)).record;
+    // `latest` always names the newest version: watched as the config itself.
+    const watched = {
+      name,
+      ...(alias === undefined || alias === LATEST_ALIAS ? {} : { alias }),
+      read,
+      versionOf: (record: ConfigRecord) => record.latest.version,
+    };
     const outcome = await waitForConfigChange(reply, registry.watch, watched, ifNoneMatch, wait, waiting);
     if (outcome.kind !== 'current') reply.header('preference-applied', `wait=${outcome.waited}`);
     if (outcome.kind === 'not-modified') return sendEmpty(reply.header('etag', etagOf(outcome.version)), 304);
-    return sendJsonText(reply.header('etag', etagOf(outcome.value.latest.version)), configBody(outcome.value));
+    const record = alias === undefined ? outcome.value : byAlias(reply, outcome.value);
+    return sendJsonText(reply.header('etag', etagOf(record.latest.version)), configBody(record));
   }
 
   r.route({
@@ -141,6 +158,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
     method: 'PUT',
     url: '/v1/configs/:name',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'putConfig',
       tags: [TAG],
@@ -149,17 +167,20 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
         'Replaces the whole resource (a left-out description or labels becomes empty). A result equal to the latest ' +
         'version makes no new version and answers 200 with it.',
       params: NameParams,
+      querystring: DryRunQuery,
       headers: PutHeaders,
       body: ConfigContentSchema,
-      response: {
+      response: withDryRun({
         200: configResponse('Replaced, or unchanged (no new version).'),
         201: configResponse('Created as version 1.', { created: true }),
         ...problemResponses(400, 409, 412, 413, 415, 422),
-      },
+      }),
     },
     handler: async function putConfig(request, reply) {
       const content = configContent(request.body);
-      const result = await configs.put(request.params.name, content, preconditions(request), actorOf(request));
+      const result = await configs.put(request.params.name, content, preconditions(request), actorOf(request), {
+        dryRun: request.query.dryRun,
+      });
       return sendConfig(reply, result, request.params.name);
     },
   });
@@ -172,12 +193,16 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
       operationId: 'getConfig',
       tags: [TAG],
       summary: 'Get a config',
-      description: 'The latest version. Sends the version as a strong ETag; If-None-Match answers 304.',
+      description:
+        'The latest version, or with `?alias=` the version the alias names (Content-Location: that version). Sends ' +
+        'the version as a strong ETag; If-None-Match answers 304.',
       params: NameParams,
+      querystring: ConfigReadQuery,
       headers: GetHeaders,
       response: {
         200: jsonResponse(ConfigSchema, 'The config (after a long-poll, as soon as it changed).', {
           ETag: ETAG,
+          'Content-Location': CONTENT_LOCATION,
           'Preference-Applied': PREFERENCE_APPLIED,
         }),
         304: noContent('Not modified: the version in If-None-Match is current (after a long-poll, for the whole wait).', {
@@ -191,13 +216,17 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
     // a read that goes to the database makes a promise.
     handler: function getConfig(request, reply) {
       const inm = request.headers['if-none-match'];
+      const { alias } = request.query;
       const wait = typeof inm === 'string' ? preferredWait(request.headers.prefer) : undefined;
-      if (wait !== undefined) return longPollConfig(reply, request.params.name, inm!, wait);
+      if (wait !== undefined) return longPollConfig(reply, request.params.name, alias, inm!, wait);
       const send = (record: ConfigRecord) => {
         reply.header('etag', etagOf(record.latest.version));
         if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) return sendEmpty(reply, 304);
         return sendJsonText(reply, configBody(record));
       };
+      if (alias !== undefined) {
+        return registry.aliases.resolve(request.params.name, alias).then(({ record }) => send(byAlias(reply, record)));
+      }
       const found = configs.get(request.params.name);
       return found instanceof Promise ? found.then(send) : send(found);
     },
@@ -207,6 +236,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
     method: 'PATCH',
     url: '/v1/configs/:name',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'patchConfig',
       tags: [TAG],
@@ -215,10 +245,11 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
         'RFC 7396 merge patch (application/merge-patch+json) over {config, description, labels}. The result is validated ' +
         'and canonicalised like a PUT; problems point into the merged document.',
       params: NameParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
       body: PatchConfigBody,
       consumes: ['application/merge-patch+json', 'application/json'],
-      response: { 200: configResponse('Patched, or unchanged.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('Patched, or unchanged.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function patchConfig(request, reply) {
       const result = await configs.patch(
@@ -226,6 +257,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
         mergeInto(request.body),
         preconditions(request),
         actorOf(request),
+        { dryRun: request.query.dryRun },
       );
       return sendConfig(reply, result);
     },
@@ -263,17 +295,21 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
     method: 'POST',
     url: '/v1/configs/:name/undelete',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'undeleteConfig',
       tags: [TAG],
       summary: 'Undelete a config',
       description: 'Restores a soft-deleted config; 422 if its latest version names a class no longer registered.',
       params: NameParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
-      response: { 200: configResponse('The restored config.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('The restored config.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function undeleteConfig(request, reply) {
-      const record = await configs.undelete(request.params.name, preconditions(request), actorOf(request));
+      const record = await configs.undelete(request.params.name, preconditions(request), actorOf(request), {
+        dryRun: request.query.dryRun,
+      });
       return sendJsonText(reply.header('etag', etagOf(record.latest.version)), configBody(record));
     },
   });
@@ -319,6 +355,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
     method: 'POST',
     url: '/v1/configs/:name/versions/:version/rollback',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'rollbackConfig',
       tags: [TAG],
@@ -327,11 +364,12 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
         "A new version whose config, description and labels equal that version's (none if that equals the latest); " +
         're-validated like a write.',
       params: VersionParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
-      response: {
+      response: withDryRun({
         200: configResponse('The config, now at a new version equal to the old one (or unchanged).'),
         ...problemResponses(400, 404, 409, 412, 413, 415, 422),
-      },
+      }),
     },
     handler: async function rollbackConfig(request, reply) {
       const result = await configs.rollback(
@@ -339,6 +377,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
         request.params.version,
         preconditions(request),
         actorOf(request),
+        { dryRun: request.query.dryRun },
       );
       return sendConfig(reply, result);
     },
@@ -366,6 +405,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
     method: 'PUT',
     url: '/v1/configs/:name/mappings/:quantType/:observedClass',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'setObservedToQuantizedMapping',
       tags: [TAG],
@@ -373,9 +413,10 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
       description:
         "PyTorch's set_observed_to_quantized_mapping: an existing key keeps its position, a new one is appended.",
       params: MappingParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
       body: SetMappingBody,
-      response: { 200: configResponse('The config with the mapping set.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('The config with the mapping set.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function setObservedToQuantizedMapping(request, reply) {
       const { name, quantType, observedClass } = request.params;
@@ -386,6 +427,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
         request.body.quantizedClass,
         preconditions(request),
         actorOf(request),
+        { dryRun: request.query.dryRun },
       );
       return sendConfig(reply, result);
     },
@@ -395,18 +437,22 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
     method: 'DELETE',
     url: '/v1/configs/:name/mappings/:quantType/:observedClass',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'removeObservedToQuantizedMapping',
       tags: [TAG],
       summary: 'Remove one mapping',
       description: 'Removes the mapping of an observed class under a quant type; 404 if it is absent.',
       params: MappingParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
-      response: { 200: configResponse('The config without the mapping.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('The config without the mapping.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function removeObservedToQuantizedMapping(request, reply) {
       const { name, quantType, observedClass } = request.params;
-      const result = await configs.removeMapping(name, quantType, observedClass, preconditions(request), actorOf(request));
+      const result = await configs.removeMapping(name, quantType, observedClass, preconditions(request), actorOf(request), {
+        dryRun: request.query.dryRun,
+      });
       return sendConfig(reply, result);
     },
   });
@@ -415,15 +461,17 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
     method: 'PUT',
     url: '/v1/configs/:name/preserved-attributes',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'setPreservedAttributes',
       tags: [TAG],
       summary: 'Replace the preserved attributes',
       description: "PyTorch's set_preserved_attributes: replaces the list (order and duplicates kept).",
       params: NameParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
       body: SetPreservedAttributesBody,
-      response: { 200: configResponse('The config with the new list.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('The config with the new list.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function setPreservedAttributes(request, reply) {
       const result = await configs.setPreservedAttributes(
@@ -431,6 +479,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
         request.body.attributes,
         preconditions(request),
         actorOf(request),
+        { dryRun: request.query.dryRun },
       );
       return sendConfig(reply, result);
     },
@@ -446,18 +495,24 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
       summary: 'Export the to_dict JSON',
       description: 'The bare to_dict JSON, ready for ConvertCustomConfig.from_dict once identifiers are resolved.',
       params: NameParams,
-      querystring: VersionQuery,
+      querystring: ExportQuery,
       response: {
-        200: jsonResponse(ConfigDictSchema, 'The to_dict JSON of the version (latest by default).', { ETag: ETAG }),
+        200: jsonResponse(ConfigDictSchema, 'The to_dict JSON of the version (latest by default).', BY_ALIAS_HEADERS),
         ...problemResponses(404, 422),
       },
     },
     // Not async, like getConfig: the latest version of a config held as current is answered at once.
     handler: function getConfigDict(request, reply) {
       const { name } = request.params;
-      const { version } = request.query;
+      const { version, alias } = request.query;
       const send = (record: VersionRecord) => sendJsonText(reply.header('etag', etagOf(record.version)), record.configJson);
       if (version !== undefined) return configs.getVersion(name, version).then(send);
+      if (alias !== undefined) {
+        return registry.aliases.resolve(name, alias).then(({ version: named }) => {
+          reply.header('content-location', `/v1/configs/${name}/dict?version=${named.version}`);
+          return send(named);
+        });
+      }
       const found = configs.get(name);
       return found instanceof Promise ? found.then((record) => send(record.latest)) : send(found.latest);
     },
@@ -473,18 +528,27 @@ export function configRoutes(app: FastifyInstance, registry: Registry, waiting: 
       summary: 'Export a Python snippet',
       description: 'A runnable snippet that imports the classes and builds the ConvertCustomConfig with chained setters.',
       params: NameParams,
-      querystring: VersionQuery,
+      querystring: ExportQuery,
       response: {
         200: {
           description: 'Python source that builds the ConvertCustomConfig.',
+          headers: BY_ALIAS_HEADERS,
           content: { 'text/x-python': { schema: z.string(), example: PYTHON_EXAMPLE } },
         },
         ...problemResponses(404, 422),
       },
     },
     handler: async function getConfigPython(request, reply) {
-      const source = await configs.python(request.params.name, request.query.version);
-      return reply.type('text/x-python; charset=utf-8').send(source);
+      const { name } = request.params;
+      const { version, alias } = request.query;
+      let record: VersionRecord;
+      if (alias === undefined) {
+        record = await configs.getVersionOrLatest(name, version);
+      } else {
+        record = (await registry.aliases.resolve(name, alias)).version;
+        reply.header('content-location', `/v1/configs/${name}/python?version=${record.version}`);
+      }
+      return reply.header('etag', etagOf(record.version)).type('text/x-python; charset=utf-8').send(configs.pythonOf(record));
     },
   });
 }
