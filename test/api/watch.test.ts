@@ -129,6 +129,40 @@ describe.each(BACKENDS)('watching on %s', (kind) => {
       expect(res.headers.get('preference-applied')).toBe('wait=30');
     });
 
+    it('through ?alias=, answers when the alias moves, not when the config gets a version', async () => {
+      await put('lp-alias');
+      await put('lp-alias', doc('b'));
+      const setAlias = (version: number) =>
+        fetch(`${base}/v1/configs/lp-alias/aliases/production`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ version }),
+        });
+      expect((await setAlias(1)).status).toBe(201);
+      const polling = fetch(`${base}/v1/configs/lp-alias?alias=production`, { headers: { 'if-none-match': '"1"', prefer: 'wait=30' } });
+      await held(1);
+      await put('lp-alias', doc('c'));
+      await sleep(200);
+      expect((await gauges()).waiters, 'a new version does not move the alias').toBe(1);
+      expect((await setAlias(2)).status).toBe(200);
+      const res = await polling;
+      expect(res.status).toBe(200);
+      expect(res.headers.get('etag')).toBe('"2"');
+      expect(res.headers.get('content-location')).toBe('/v1/configs/lp-alias/versions/2');
+      expect(res.headers.get('preference-applied')).toBe('wait=30');
+
+      const gone = fetch(`${base}/v1/configs/lp-alias?alias=production`, { headers: { 'if-none-match': '"2"', prefer: 'wait=30' } });
+      await held(1);
+      expect((await fetch(`${base}/v1/configs/lp-alias/aliases/production`, { method: 'DELETE' })).status).toBe(204);
+      expect((await gone).status).toBe(404);
+
+      // `latest` is the newest version: a new version answers it.
+      const latest = fetch(`${base}/v1/configs/lp-alias?alias=latest`, { headers: { 'if-none-match': '"3"', prefer: 'wait=30' } });
+      await held(1);
+      await put('lp-alias', doc('d'));
+      expect((await latest).headers.get('etag')).toBe('"4"');
+    });
+
     it('does not wait when the client is behind already, or asks for nothing it can wait on', async () => {
       await put('lp-d');
       await put('lp-d', doc('b'));
