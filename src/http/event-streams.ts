@@ -53,30 +53,32 @@ export class EventStreams {
     const body = new PassThrough();
     let unsubscribe: (() => void) | undefined;
     let ended = false;
-    const end = () => {
+    /** Cleanly (shutdown), or at once (the client is gone: nothing buffered can reach it, and a catch-up waiting for it to drain stops). */
+    const end = (how: 'end' | 'destroy' = 'end') => {
       if (ended) return;
       ended = true;
       unsubscribe?.();
       this.#forget(body);
-      body.end();
+      if (how === 'end') body.end();
+      else body.destroy();
     };
     const sink: StreamSink = {
       events: (items) => {
         if (ended) return;
         if (body.write(frames(items))) return;
         if (body.writableLength > MAX_UNREAD_BYTES) {
-          end();
+          end('destroy');
           reply.raw.destroy();
           return;
         }
         return drained(body);
       },
-      end,
+      end: () => end('end'),
     };
     // Before any header is sent, so that a refusal is still a problem+json 503.
     unsubscribe = watch.subscribe({ after, filter }, sink);
     if (ended) unsubscribe();
-    clientGone(reply).addEventListener('abort', end, { once: true });
+    clientGone(reply).addEventListener('abort', () => end('destroy'), { once: true });
     holdRequest(reply);
     this.#remember(body);
     // A comment first: the headers and the first bytes go out now, so the client knows it is connected.

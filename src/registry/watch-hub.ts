@@ -505,6 +505,9 @@ export class WatchHub {
       }
     } finally {
       this.#reading = false;
+      // Woken while this read belonged to a past life (the hub went idle and came back meanwhile):
+      // the new life's read starts now.
+      if (this.#dirty && this.#active && generation !== this.#generation) void this.#read();
     }
   }
 

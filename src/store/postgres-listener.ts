@@ -39,7 +39,7 @@ export class PostgresListener implements ChangeSignal {
   #ping: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
   #failures = 0;
-  #connecting = false;
+  #started = false;
   /** Lost, or never got up: the next connection that listens says so in the log. */
   #outage = false;
   #ending: Promise<void> = Promise.resolve();
@@ -52,13 +52,16 @@ export class PostgresListener implements ChangeSignal {
 
   start(wake: (revision?: number) => void): void {
     this.#wake = wake;
-    if (this.#client !== undefined || this.#retry !== undefined || this.#connecting) return;
+    if (this.#started) return;
+    this.#started = true;
+    // An attempt of a past life may still be connecting: it ends itself when it sees the new life.
     const life = ++this.#life;
     void this.#connect(life);
   }
 
   stop(): void {
     this.#wake = undefined;
+    this.#started = false;
     this.#life++;
     clearTimeout(this.#retry);
     this.#retry = undefined;
@@ -88,15 +91,6 @@ export class PostgresListener implements ChangeSignal {
   }
 
   async #connect(life: number): Promise<void> {
-    this.#connecting = true;
-    try {
-      await this.#attempt(life);
-    } finally {
-      this.#connecting = false;
-    }
-  }
-
-  async #attempt(life: number): Promise<void> {
     const { default: pgModule } = await import('pg');
     const client = new pgModule.Client({
       connectionString: this.#url,

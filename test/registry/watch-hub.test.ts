@@ -342,6 +342,26 @@ describe('WatchHub', () => {
     await hub.close();
   });
 
+  it('serves the next waiter when it went idle and came back while a read was under way', async () => {
+    const { feed, signal, hub } = setUp({ lingerMs: 20 });
+    await hub.wait({ after: 0, limit: 1, waitMs: 5 });
+    // A read that stalls across the idle moment and the next waiter's arrival.
+    let release!: () => void;
+    feed.hold = new Promise<void>((resolve) => (release = resolve));
+    signal.commit();
+    await sleep(60);
+    expect(signal.stops, 'idle').toBe(1);
+    const waiting = hub.wait({ after: 0, limit: 1, waitMs: 2_000 });
+    release();
+    feed.hold = undefined;
+    // No further commit: the hub must find its cursor by itself (position() waits for it).
+    expect(await Promise.race([hub.position(), sleep(1_000).then(() => 'no cursor')])).toBe(0);
+    const event = feed.append('config.version_created', 'a');
+    signal.commit();
+    expect((await waiting).items).toEqual([event]);
+    await hub.close();
+  });
+
   it('gives a position from which a read and a wait together miss nothing', async () => {
     const { feed, signal, hub } = setUp();
     feed.append('config.version_created', 'a');

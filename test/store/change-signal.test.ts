@@ -142,6 +142,17 @@ describe.runIf(postgresAvailable)('PostgresListener', () => {
     await eventually(() => wakes.includes(21), 'notifications on the new connection');
   }, 40_000);
 
+  it('listens after a stop and a start that come while it is still connecting', async () => {
+    listener.start((revision) => wakes.push(revision));
+    listener.stop();
+    listener.start((revision) => wakes.push(revision));
+    await eventually(() => listener.listening && wakes.length >= 1, 'listening after start, stop, start');
+    await notify('31');
+    await eventually(() => wakes.includes(31), 'a notification');
+    await sleep(200);
+    expect(proxy.connections, 'one connection, the attempt of the stopped life ended itself').toBe(1);
+  });
+
   it('keeps trying while the server refuses, and stops trying on stop', async () => {
     await proxy.cut('refuse');
     listener.start((revision) => wakes.push(revision));
