@@ -444,7 +444,9 @@ export class WatchHub {
     if (this.#waiters + this.#streams > 0 || this.#linger !== undefined || !this.#active) return;
     this.#linger = setTimeout(() => {
       this.#linger = undefined;
-      if (this.#waiters + this.#streams === 0) this.#deactivate();
+      // A caller of position() still waiting for the cursor counts as someone waiting.
+      if (this.#waiters + this.#streams === 0 && this.#cursorWaiters.length === 0) this.#deactivate();
+      else this.#idleUnlessWaited();
     }, this.#lingerMs);
     this.#linger.unref();
   }
