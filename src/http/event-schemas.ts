@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONFIG_NAME_PATTERN } from '../domain/identifiers.js';
 import { EVENT_TYPES, type RegistryEvent } from '../registry/store.js';
 import { MAX_WAIT_SECONDS } from './prefer-wait.js';
 import { ConfigName, ModuleClassId } from './schemas.js';
@@ -83,7 +84,7 @@ function repeatable<T extends z.ZodType>(item: T, items: Record<string, unknown>
 export const ListEventsQuery = z.strictObject({
   after: AfterRevision.optional().describe('Only events with a greater revision (default 0: from the start).'),
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many events, 1..1000.'),
-  name: repeatable(ConfigName, { type: 'string' }, 'Only events of this config; repeat to OR several.'),
+  name: repeatable(ConfigName, { type: 'string', pattern: CONFIG_NAME_PATTERN, maxLength: 128 }, 'Only events of this config; repeat to OR several.'),
   type: repeatable(EventTypeSchema, { type: 'string', enum: [...EVENT_TYPES] }, 'Only events of this type; repeat to OR several.'),
   wait: z
     .string()

@@ -185,7 +185,9 @@ describe.each(BACKENDS)('aliases on %s', (kind) => {
     expect((await call('GET', '/v1/configs/al-hist/aliases/never/history')).statusCode).toBe(404);
     expect((await call('GET', '/v1/configs/al-hist/aliases/production/history?pageToken=tampered.x')).statusCode).toBe(400);
 
-    expect(story(await readFeed(svc.app, 0, { headers: writer }), 'al-hist').filter((e) => e.startsWith('alias'))).toEqual([
+    const feed = await readFeed(svc.app, 0, { headers: writer });
+    expect(feed.filter((e) => e.name === 'al-hist').every((e) => e.by === 'ci-writer')).toBe(true);
+    expect(story(feed, 'al-hist').filter((e) => e.startsWith('alias'))).toEqual([
       'alias.set production v1',
       'alias.set production v2',
       'alias.deleted production',
@@ -257,5 +259,16 @@ describe.each(BACKENDS)('aliases on %s', (kind) => {
     const asReader = { authorization: `Bearer ${reader.json().token}` };
     expect((await call('PUT', '/v1/configs/al-prot/aliases/production', { version: 1 }, asReader)).statusCode).toBe(403);
     expect((await call('GET', '/v1/configs/al-prot/aliases/production', undefined, asReader)).statusCode).toBe(200);
+  });
+
+  it('never puts tokens in the feed', async () => {
+    const before = await readFeed(svc.app, 0, { headers: admin });
+    const created = await inject({ method: 'POST', url: '/v1/tokens', headers: admin, payload: { name: 'al-feedless', role: 'writer' } });
+    expect(created.statusCode).toBe(201);
+    expect((await inject({ method: 'DELETE', url: '/v1/tokens/al-feedless', headers: admin })).statusCode).toBe(204);
+    const after = await readFeed(svc.app, 0, { headers: admin });
+    expect(after).toEqual(before);
+    expect(JSON.stringify(after)).not.toContain('ccr_');
+    expect(after.every((e) => !e.type.startsWith('token'))).toBe(true);
   });
 });
