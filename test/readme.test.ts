@@ -129,6 +129,12 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
     const production = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8/aliases/production' });
     expect(production.json()).toMatchObject({ version: 5, moves: 2 });
 
+    // "Watching": the long-polls were answered by the writes they waited for, the stream sent them.
+    expect(all).toMatch(/"type":"config\.version_created"[^}]*"name":"mobilenet-int8","version":1/);
+    expect(all).toMatch(/^preference-applied: wait=30\r?$/im);
+    expect(all).toMatch(/^etag: "2"\r?$/im);
+    expect(all).toMatch(/^event: config\.version_created\ndata: \{[^\n]*"name":"mobilenet-int8","version":2/m);
+
     // What the examples did, as the service sees it.
     const res = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8' });
     expect(res.headers.etag).toBe('"5"');
