@@ -48,10 +48,6 @@ def _version_of(etag: ETag) -> int:
     return int(str(etag).strip().strip('"'))
 
 
-def _dry_run(dry_run: bool) -> Optional[Dict[str, Any]]:
-    return {"dryRun": True} if dry_run else None
-
-
 class Registry:
     """A client of one convert-config registry.
 
@@ -94,6 +90,7 @@ class Registry:
 
     @property
     def base_url(self) -> str:
+        """The registry's base URL, without a trailing slash."""
         return self._http.base_url
 
     def __repr__(self) -> str:
@@ -188,8 +185,9 @@ class Registry:
             }
 
         def write(current: Optional[Config], headers: Dict[str, str]) -> Config:
+            safe = dry_run or bool(headers)
             return Config.from_json(
-                self._json("PUT", f"/v1/configs/{segment(name)}", _dry_run(dry_run), body(current), headers, safe=True)
+                self._json("PUT", f"/v1/configs/{segment(name)}", None, body(current), headers, safe, dry_run)
             )
 
         def landed(current: Optional[Config], expected_version: int) -> Optional[Config]:
@@ -213,7 +211,7 @@ class Registry:
         headers = {} if if_match is None else {"If-Match": etag_of(if_match)}
         path = f"/v1/configs/{segment(name)}/versions/{int(version)}/rollback"
         try:
-            return Config.from_json(self._json("POST", path, _dry_run(dry_run), None, headers, safe=dry_run or if_match is not None))
+            return Config.from_json(self._json("POST", path, None, None, headers, dry_run or if_match is not None, dry_run))
         except PreconditionFailedError as error:
             if not (error.after_retry and if_match is not None):
                 raise
@@ -231,7 +229,7 @@ class Registry:
 
     def undelete(self, name: str, *, dry_run: bool = False) -> Config:
         """Restores a soft-deleted config (422 if it names a class no longer registered)."""
-        return Config.from_json(self._json("POST", f"/v1/configs/{segment(name)}/undelete", _dry_run(dry_run), safe=dry_run))
+        return Config.from_json(self._json("POST", f"/v1/configs/{segment(name)}/undelete", safe=dry_run, dry_run=dry_run))
 
     # --- aliases -------------------------------------------------------------------------------
 
@@ -253,7 +251,8 @@ class Registry:
         path = f"/v1/configs/{segment(name)}/aliases/{segment(alias)}"
 
         def write(_current: Optional[Alias], headers: Dict[str, str]) -> Alias:
-            return Alias.from_json(self._json("PUT", path, _dry_run(dry_run), payload, headers, safe=True))
+            safe = dry_run or bool(headers)
+            return Alias.from_json(self._json("PUT", path, None, payload, headers, safe, dry_run))
 
         def landed(_current: Optional[Alias], expected_moves: int) -> Optional[Alias]:
             now = self._current_alias(name, alias)
@@ -269,6 +268,7 @@ class Registry:
         )
 
     def get_alias(self, name: str, alias: str) -> Alias:
+        """The alias: the version it names, its protection and how often it moved."""
         return Alias.from_json(self._json("GET", f"/v1/configs/{segment(name)}/aliases/{segment(alias)}"))
 
     def aliases(self, name: str) -> List[Alias]:
@@ -282,6 +282,7 @@ class Registry:
         return self._pages(path, {"pageSize": page_size}, AliasMove.from_json)
 
     def delete_alias(self, name: str, alias: str, *, if_match: Optional[ETag] = None) -> None:
+        """Deletes the alias; its history stays (ending in a move to ``version=None``)."""
         headers = {} if if_match is None else {"If-Match": etag_of(if_match)}
         self._http.request("DELETE", f"/v1/configs/{segment(name)}/aliases/{segment(alias)}", headers=headers)
 
@@ -322,6 +323,7 @@ class Registry:
         return registered
 
     def get_class(self, cls: ClassRef) -> ModuleClass:
+        """The registration of a class (given as the class, or its identifier)."""
         return ModuleClass.from_json(self._json("GET", f"/v1/module-classes/{segment(self._class_id(cls))}"))
 
     def list_classes(self, prefix: Optional[str] = None, page_size: Optional[int] = None) -> Iterator[ModuleClass]:
@@ -388,9 +390,21 @@ class Registry:
         body: Any = None,
         headers: Optional[Mapping[str, str]] = None,
         safe: Optional[bool] = None,
+        dry_run: bool = False,
     ) -> Any:
         is_safe = method == "GET" if safe is None else safe
-        return self._http.request(method, path, query, body, headers, safe=is_safe).json()
+        if dry_run:
+            query = {**(query or {}), "dryRun": True}
+        response = self._http.request(method, path, query, body, headers, safe=is_safe)
+        if dry_run and response.headers.get("X-Dry-Run") != "true":
+            # A registry from before dry runs ignores the parameter: say so, loudly.
+            raise RegistryError(
+                method,
+                self._http.url(path, query),
+                response.status,
+                {"title": "Dry run not supported", "detail": "the registry did not answer as a dry run (no X-Dry-Run: true): the write was applied"},
+            )
+        return response.json()
 
     def _pages(self, path: str, query: Mapping[str, Any], item: Callable[[Any], T]) -> Iterator[T]:
         token: Optional[str] = None
@@ -441,14 +455,21 @@ class Registry:
         between (412), read again, up to WRITE_ROUNDS times. A 412 to a repeat of a write whose
         first answer was lost means it may have been ours: if the state now is exactly what it
         would have made, that is the success it was.
+
+        Something that exists but cannot be read (a soft-deleted config) fails ``If-None-Match:
+        *`` every time: the second time, the write goes without a precondition (and is never
+        repeated), so that the registry says what is in the way.
         """
         last: Optional[PreconditionFailedError] = None
+        absent_yet_present = False
         for _ in range(WRITE_ROUNDS):
             current = read()
             if if_match is not None:
                 headers, expected = {"If-Match": etag_of(if_match)}, _version_of(if_match) + 1
             elif current is not None:
                 headers, expected = {"If-Match": f'"{version_of(current)}"'}, version_of(current) + 1
+            elif absent_yet_present:
+                headers, expected = {}, 1
             else:
                 headers, expected = {"If-None-Match": "*"}, 1
             try:
@@ -460,6 +481,7 @@ class Registry:
                         return ours
                 if if_match is not None:
                     raise
+                absent_yet_present = current is None
                 last = error
         assert last is not None
         raise last

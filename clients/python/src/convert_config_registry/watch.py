@@ -22,7 +22,7 @@ logger = logging.getLogger("convert_config_registry")
 
 #: How long to sleep between polls when the registry (or a proxy) answers at once instead of
 #: holding the request.
-POLL_INTERVAL = 2.0
+POLL_INTERVAL = 5.0
 
 
 def _survivable(error: RegistryError) -> bool:
