@@ -102,7 +102,7 @@ describe.each(BACKENDS)('the Python package against the registry (%s)', (kind) =
     });
     try {
       // From the venv's folder, so that neither the checkout nor its src/ is on sys.path.
-      await run(venv.python, ['-m', 'pytest', join(TESTS, file), '-q', '-rfEs', `--junitxml=${report}`], {
+      await run(venv.python, ['-m', 'pytest', join(TESTS, file), '-q', '--tb=short', '-rfEs', `--junitxml=${report}`], {
         cwd: venv.dir,
         env,
         timeout: 300_000,

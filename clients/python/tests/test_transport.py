@@ -266,7 +266,7 @@ def test_a_push_whose_answer_was_lost_is_recognised_as_done(registry, registry_u
     try:
         through, slept = client(proxy.url, timeout=10)
         through._http.token = admin_token
-        pushed = through.push(name, {"preserved_attributes": ["b"]}, description="second")
+        pushed = through.push(name, {"preserved_attributes": ["b"]}, description="second", if_match=1)
     finally:
         proxy.close()
     assert proxy.swallowed == 1 and len(slept) == 1

@@ -2,8 +2,10 @@
 
 import logging
 import queue
+import re
 import threading
 import time
+import urllib.request
 
 import pytest
 from torch.ao.quantization.fx.custom_config import ConvertCustomConfig
@@ -62,6 +64,28 @@ def test_watch_yields_a_push_by_another_client_within_two_seconds(registry, regi
         assert watcher.watch.current.version == 2
     finally:
         watcher.stop()
+
+
+def config_reads(registry_url):
+    """How many GET /v1/configs/{name} the registry has answered (its Prometheus counter)."""
+    with urllib.request.urlopen(f"{registry_url}/metrics") as answer:
+        text = answer.read().decode()
+    pattern = r'^http_requests_total\{method="GET",route="/v1/configs/:name",status_code="\d+"\} (\d+)'
+    return sum(int(n) for n in re.findall(pattern, text, re.M))
+
+
+def test_an_idle_watch_waits_instead_of_asking_again_and_again(registry, registry_url, name):
+    registry.push(name, attrs("a"))
+    watcher = Watcher(registry.watch(name, after_version=1, wait=2))
+    try:
+        time.sleep(0.5)
+        before = config_reads(registry_url)
+        time.sleep(4)
+        asked = config_reads(registry_url) - before
+    finally:
+        watcher.stop()
+    assert asked <= 3, f"{asked} reads in 4 s of waiting with wait=2"
+    assert watcher.items.empty()
 
 
 def test_watch_an_alias_follows_what_it_names(registry, name):
