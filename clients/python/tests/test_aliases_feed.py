@@ -157,7 +157,7 @@ def test_the_change_feed(registry, name):
         ("config.version_created", 1),
         ("config.version_created", 2),
         ("alias.set", 2),
-        ("config.deleted", None),
+        ("config.deleted", 2),
     ]
     revisions = [e.revision for e in events]
     assert revisions == sorted(revisions) and len(set(revisions)) == 4
