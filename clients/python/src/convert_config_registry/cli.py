@@ -50,7 +50,7 @@ def _table(rows: Iterable[Sequence[Any]]) -> None:
 
 
 def _when(value: Any) -> str:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else ""
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value is not None else ""
 
 
 def _warnings(warnings: List[str]) -> None:
@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, run: Callable[[Registry, argparse.Namespace], None], help: str, parent: Any = commands) -> argparse.ArgumentParser:
-        sub = parent.add_parser(name, help=help, description=help)
+        sub: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
         sub.set_defaults(run=run)
         return sub
 

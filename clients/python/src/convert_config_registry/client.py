@@ -109,7 +109,8 @@ class Registry:
     def get_dict(self, name: str, version: Optional[int] = None, alias: Optional[str] = None) -> Dict[str, Any]:
         """The bare ``to_dict`` document, identifiers for classes, in the stored order."""
         _one_of(version, alias)
-        return self._json("GET", f"/v1/configs/{segment(name)}/dict", {"version": version, "alias": alias})
+        document: Dict[str, Any] = self._json("GET", f"/v1/configs/{segment(name)}/dict", {"version": version, "alias": alias})
+        return document
 
     def get_python(self, name: str, version: Optional[int] = None, alias: Optional[str] = None) -> str:
         """A runnable snippet that builds the ``ConvertCustomConfig`` (as ``convert_custom_config``)."""
@@ -256,8 +257,9 @@ class Registry:
 
         def landed(_current: Optional[Alias], expected_moves: int) -> Optional[Alias]:
             now = self._current_alias(name, alias)
-            ok = now is not None and now.moves == expected_moves and now.version == payload["version"]
-            return now if ok and (protected is None or now.protected == protected) else None
+            if now is None or now.moves != expected_moves or now.version != payload["version"]:
+                return None
+            return now if protected is None or now.protected == protected else None
 
         return self._conditional_write(
             read=(lambda: self._current_alias(name, alias)) if if_match is None else (lambda: None),

@@ -107,7 +107,8 @@ def to_dict_of(config: Any) -> Mapping[str, Any]:
     to_dict = getattr(config, "to_dict", None)
     if not callable(to_dict):
         raise TypeError(f"expected a ConvertCustomConfig or its to_dict() form, not {type(config).__name__}")
-    return to_dict()
+    document: Mapping[str, Any] = to_dict()
+    return document
 
 
 def identifier_document(
@@ -153,7 +154,7 @@ def convert_custom_config(document: Mapping[str, Any]) -> Any:
     """``ConvertCustomConfig.from_dict`` of a stored document, with the classes in place of the
     identifiers. ``from_dict`` replays the setters in the stored order, so ``to_dict()`` matches it.
     """
-    from torch.ao.quantization.fx.custom_config import ConvertCustomConfig
+    from torch.ao.quantization.fx.custom_config import ConvertCustomConfig  # type: ignore[import-not-found, unused-ignore]
 
     return ConvertCustomConfig.from_dict(class_document(document))
 

@@ -27,7 +27,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
 from .errors import RegistryConnectionError, RegistryError, error_for_status
 
@@ -84,7 +84,7 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _problem_of(status: int, reason: str, raw: bytes) -> dict:
+def _problem_of(status: int, reason: str, raw: bytes) -> Dict[str, Any]:
     try:
         problem = json.loads(raw.decode("utf-8"))
         if isinstance(problem, dict):
