@@ -145,6 +145,8 @@ def test_diff(registry, name):
 def test_rollback(registry, name):
     registry.push(name, attrs("good"), description="good one", labels={"stage": "prod"})
     registry.push(name, attrs("bad"), description="bad one", labels={})
+    # A version read from history pushes as it is (the config only: description and labels stay).
+    assert registry.push(f"{name}-copy", list(registry.history(name))[-1]).config == attrs("good")
     back = registry.rollback(name, 1)
     assert (back.version, back.config, back.description, back.labels) == (3, attrs("good"), "good one", {"stage": "prod"})
     assert registry.rollback(name, 1).version == 3  # already equal: no new version

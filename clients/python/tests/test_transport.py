@@ -180,8 +180,19 @@ def test_a_refused_connection_is_retried_then_raised():
     assert len(slept) == 2
 
 
+def test_a_proxy_in_front_answering_502_while_a_replica_restarts(scripted):
+    server = scripted((502, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>"), ok())
+    registry, slept = client(server.url)
+    assert registry.get("x").version == 1
+    assert len(slept) == 1
+    server.answers.append((502, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>"))
+    with pytest.raises(RegistryError):
+        registry.delete("x")  # ambiguous for a write
+    assert len(slept) == 1
+
+
 def test_an_answer_that_is_not_a_problem(scripted):
-    server = scripted((502, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>"))
+    server = scripted(*[(502, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>")] * 4)
     registry, _ = client(server.url)
     with pytest.raises(RegistryError) as raised:
         registry.get("x")

@@ -173,9 +173,10 @@ class Registry:
         and labels stay as they are unless given. With ``if_match`` (a version or ETag you read)
         it writes only over that version (else :class:`PreconditionFailedError`). Without it, it
         writes over whatever is current, never over a description or labels it did not read.
-        ``dry_run`` validates and answers what would be stored, storing nothing.
+        ``dry_run`` validates and answers what would be stored, storing nothing. A :class:`Config`
+        (e.g. another config's, or an older version from :meth:`history`) pushes its document.
         """
-        document = identifier_document(config, self._is_registered, identifiers)
+        document = identifier_document(config.config if isinstance(config, Config) else config, self._is_registered, identifiers)
         keep = description is KEEP or labels is KEEP
 
         def body(current: Optional[Config]) -> Dict[str, Any]:
@@ -352,7 +353,7 @@ class Registry:
     def validate(self, config: Any, identifiers: Optional[Mapping[Any, str]] = None) -> Validation:
         """What ``config`` would be stored as (canonical form, hash, warnings), or the
         :class:`ValidationError` a write would get. Stores nothing."""
-        document = identifier_document(config, self._is_registered, identifiers)
+        document = identifier_document(config.config if isinstance(config, Config) else config, self._is_registered, identifiers)
         return Validation.from_json(self._json("POST", "/v1/validate", None, {"config": document}, safe=True))
 
     def events(

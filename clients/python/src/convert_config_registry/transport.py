@@ -4,7 +4,7 @@ Built on urllib (standard library only, and it honours the usual ``HTTPS_PROXY``
 
 Which requests are repeated, and when. The registry answers 429 from its rate limiter before any
 route runs, and a refused connection never reached it, so after either of those every request is
-repeated. After a 503, a timeout or a connection lost mid-request the first attempt may have been
+repeated. After a 503 (or a proxy's 502/504), a timeout or a connection lost mid-request the first attempt may have been
 applied, so only requests whose repeat cannot apply anything twice are repeated (``safe=True``):
 reads, validation, dry runs, and writes carrying a precondition (``If-Match``/``If-None-Match:
 *``): the registry applies those at most once, a repeat of one that had committed is answered 412
@@ -211,8 +211,8 @@ class Transport:
         elif error.status is None:
             if not (safe or _never_sent(error.__cause__ or error)):
                 return None
-        elif error.status != 503 or not safe:
-            return None
+        elif error.status not in (502, 503, 504) or not safe:
+            return None  # 502/504: a proxy in front (nginx) while a replica restarts
         if error.retry_after is not None:
             return error.retry_after if error.retry_after <= self.max_retry_after else None
         return self.delay(attempt)
