@@ -115,7 +115,11 @@ def test_watch_survives_a_restart_of_the_registry(registry_url, admin_token, ser
         try:
             assert watcher.next()[1].preserved_attributes == ["a"]
             service.stop()
-            time.sleep(1.5)  # the watcher finds nobody home, and keeps trying
+            # Down until the watcher has found nobody home (and keeps trying).
+            deadline = time.monotonic() + 30
+            while "reconnecting in" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1)
             service.start()
             Registry(registry_url, token=admin_token).push(name, attrs("b"))
             _, after = watcher.next(timeout=30)
