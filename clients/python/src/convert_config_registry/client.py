@@ -15,18 +15,15 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from .errors import NotFoundError, PreconditionFailedError, RegistryError, ValidationError
 from .identifiers import canonical, convert_custom_config, identifier_document, identifier_of, public_import_path, same_document
 from .models import Alias, AliasMove, Config, Diff, ModuleClass, Validation
+from .conditional import ETag, conditional_write, etag_of, version_of_etag
 from .transport import Transport, segment
 from .watch import ConfigWatch, EventFeed
 
 URL_ENV = "CONVERT_CONFIG_REGISTRY_URL"
 TOKEN_ENV = "CONVERT_CONFIG_REGISTRY_TOKEN"
 
-#: How many times push and set_alias read again after another client wrote in between.
-WRITE_ROUNDS = 5
-
 T = TypeVar("T")
 ClassRef = Union[str, type]
-ETag = Union[int, str]
 
 
 class _Keep:
@@ -36,16 +33,6 @@ class _Keep:
 
 #: "Leave it as it is": push's default for description and labels.
 KEEP: Any = _Keep()
-
-
-def etag_of(value: ETag) -> str:
-    """``3``, ``"3"`` or ``'"3"'`` as the strong ETag ``"3"``."""
-    text = str(value).strip()
-    return text if text.startswith('"') else f'"{int(text)}"'
-
-
-def _version_of(etag: ETag) -> int:
-    return int(str(etag).strip().strip('"'))
 
 
 class Registry:
@@ -199,7 +186,7 @@ class Registry:
                 return now
             return None
 
-        return self._conditional_write(
+        return conditional_write(
             read=(lambda: self._current(name)) if keep or if_match is None else (lambda: None),
             write=write,
             landed=landed,
@@ -219,7 +206,7 @@ class Registry:
                 raise
             now, target = self._current(name), self.get(name, version=version)
             content = {"config": target.config, "description": target.description, "labels": target.labels}
-            if now is not None and now.version == _version_of(if_match) + 1 and _same_content(now, content):
+            if now is not None and now.version == version_of_etag(if_match) + 1 and _same_content(now, content):
                 return now
             raise
 
@@ -262,7 +249,7 @@ class Registry:
                 return None
             return now if protected is None or now.protected == protected else None
 
-        return self._conditional_write(
+        return conditional_write(
             read=(lambda: self._current_alias(name, alias)) if if_match is None else (lambda: None),
             write=write,
             landed=landed,
@@ -442,52 +429,6 @@ class Registry:
 
     def _class_id(self, cls: ClassRef) -> str:
         return cls if isinstance(cls, str) else self.identifier_of(cls)
-
-    def _conditional_write(
-        self,
-        read: Callable[[], Optional[T]],
-        write: Callable[[Optional[T], Dict[str, str]], T],
-        landed: Callable[[Optional[T], int], Optional[T]],
-        version_of: Callable[[T], int],
-        if_match: Optional[ETag],
-    ) -> T:
-        """A write that always carries a precondition, so that it is safe to repeat.
-
-        With ``if_match`` that is the precondition. Without, the current state is read and the
-        write made over it (``If-None-Match: *`` when there is none); if another client wrote in
-        between (412), read again, up to WRITE_ROUNDS times. A 412 to a repeat of a write whose
-        first answer was lost means it may have been ours: if the state now is exactly what it
-        would have made, that is the success it was.
-
-        Something that exists but cannot be read (a soft-deleted config) fails ``If-None-Match:
-        *`` every time: the second time, the write goes without a precondition (and is never
-        repeated), so that the registry says what is in the way.
-        """
-        last: Optional[PreconditionFailedError] = None
-        absent_yet_present = False
-        for _ in range(WRITE_ROUNDS):
-            current = read()
-            if if_match is not None:
-                headers, expected = {"If-Match": etag_of(if_match)}, _version_of(if_match) + 1
-            elif current is not None:
-                headers, expected = {"If-Match": f'"{version_of(current)}"'}, version_of(current) + 1
-            elif absent_yet_present:
-                headers, expected = {}, 1
-            else:
-                headers, expected = {"If-None-Match": "*"}, 1
-            try:
-                return write(current, headers)
-            except PreconditionFailedError as error:
-                if error.after_retry:
-                    ours = landed(current, expected)
-                    if ours is not None:
-                        return ours
-                if if_match is not None:
-                    raise
-                absent_yet_present = current is None
-                last = error
-        assert last is not None
-        raise last
 
 
 def _one_of(version: Optional[int], alias: Optional[str]) -> None:
