@@ -168,12 +168,20 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
     expect(all).toContain('now version 4');
     expect(all).toMatch(/^5 \{/m);
     expect(all).toMatch(/^my_pkg\.quantized\.CustomLinear$/m);
-    expect(all).toContain('training with version 4\nproduction is now version 5 {');
     expect(all).toMatch(/^\{'observed_to_quantized_custom_module_class': \{'static': \{<class 'torch\.ao\.nn\.quantizable\.modules\.rnn\.LSTM'>/m);
+    // Aliases, the feed, dry run and validate.
+    expect(all).toMatch(/content-location: \/v1\/configs\/resnet50-int8\/versions\/3/i);
+    expect(all).toContain('"alias":"production","version":5,"protected":false,"moves":2');
+    expect(all).toMatch(/x-registry-revision: \d+/i);
+    expect(all).toMatch(/"type":"alias\.set","at":"[^"]+","by":"anonymous","name":"resnet50-int8","version":3,"alias":"production"/);
+    expect(all).toMatch(/x-dry-run: true/i);
+    expect(all).toMatch(/"warnings":\["[^"]*qat/);
+    // The training job watching production saw the reviewer move it back to 4.
+    expect(all).toContain('training with version 5\nproduction is now version 4 {');
 
     // What the examples did, as the service sees it.
     const production = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8/aliases/production' });
-    expect(production.json()).toMatchObject({ version: 5, moves: 2 });
+    expect(production.json()).toMatchObject({ version: 4, moves: 3 });
     const res = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8' });
     expect(res.headers.etag).toBe('"5"');
     expect(res.json()).toMatchObject({

@@ -1,7 +1,8 @@
 // Moving a registry between databases with the CLI, as README "Moving from SQLite to PostgreSQL"
 // describes: fill a registry through the HTTP API, `registry export` it (a real process), `registry
 // import` it into a new database of the other kind (a real process), start the app on that, and
-// compare every read the API offers, byte for byte. Then the other way round.
+// compare every read the API offers, byte for byte (aliases, their histories and the change feed
+// included). Then the other way round.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -103,6 +104,14 @@ async function fill(app: FastifyInstance): Promise<void> {
   await send({ method: 'POST', url: '/v1/configs/epsilon/undelete' }, 200);
   // Enough configs to page through.
   for (const n of [1, 2, 3]) await json('PUT', `/v1/configs/page-${n}`, { config: { preserved_attributes: [`p${n}`] } }, 201);
+  // Aliases: a protected one that moved, one deleted (its history stays), one on a deleted config.
+  await json('PUT', '/v1/configs/alpha/aliases/production', { version: 1, protected: true }, 201);
+  await json('PUT', '/v1/configs/alpha/aliases/production', { version: 3 }, 200, { 'if-match': '"1"' });
+  await json('PUT', '/v1/configs/alpha/aliases/staging', { version: 2 }, 201);
+  await send({ method: 'DELETE', url: '/v1/configs/alpha/aliases/staging' }, 204);
+  await json('PUT', '/v1/configs/gamma/aliases/candidate', { version: 2 }, 201);
+  await json('PUT', '/v1/configs/epsilon/aliases/production', { version: 1 }, 201);
+  await send({ method: 'DELETE', url: '/v1/configs/epsilon' }, 204);
 }
 
 /** Follows a list through its page tokens; every page (tokens included) is part of the record. */
@@ -158,6 +167,18 @@ async function everyRead(app: FastifyInstance): Promise<string[]> {
     }
   }
   records.push(await get('/v1/configs/delta'));
+  for (const { name } of configs.items) {
+    records.push(await get(`/v1/configs/${name}/aliases`));
+    const aliases = (await app.inject({ method: 'GET', url: `/v1/configs/${name}/aliases` })).json() as { items?: Array<{ alias: string }> };
+    for (const { alias } of aliases.items ?? []) {
+      records.push(await get(`/v1/configs/${name}/aliases/${alias}`), await get(`/v1/configs/${name}?alias=${alias}`));
+    }
+  }
+  for (const alias of ['production', 'staging']) records.push(...(await pages(app, `/v1/configs/alpha/aliases/${alias}/history?pageSize=1`)));
+  records.push(...(await pages(app, '/v1/configs/gamma/aliases/candidate/history')));
+  // The whole feed, with the revision it stands at.
+  const feed = await app.inject({ method: 'GET', url: '/v1/events?limit=1000' });
+  records.push(`GET /v1/events -> ${feed.statusCode} (x-registry-revision: ${String(feed.headers['x-registry-revision'])})\n${feed.body}`);
   return records;
 }
 
@@ -217,6 +238,7 @@ describe.each(MOVES)('moving a registry from %s to %s with `registry export` / `
     const after = await everyRead(moved.app);
     expect(before.length).toBeGreaterThan(80);
     expect(after).toEqual(before);
+    expect(before.at(-1)).toMatch(/"type":"alias\.deleted".*"type":"config\.deleted","at":"[^"]+","by":"anonymous","name":"epsilon"/);
 
     // The same rows come back out of the new database.
     const again = join(dir, 'again.ndjson');
@@ -234,6 +256,18 @@ describe.each(MOVES)('moving a registry from %s to %s with `registry export` / `
     });
     expect(put.statusCode, put.body).toBe(200);
     expect(put.headers.etag).toBe('"4"');
+    // The feed goes on from the last imported revision, and aliases from their moves.
+    const imported = (await source.app.inject({ method: 'GET', url: '/v1/events?limit=1000' })).json() as { lastRevision: number };
+    const next = (await app.inject({ method: 'GET', url: `/v1/events?after=${imported.lastRevision - 1}` })).json();
+    expect(next.items.map((e: { revision: number; type: string; name: string; version: number }) => [e.revision, e.type, e.name, e.version])).toEqual([
+      [imported.lastRevision, 'config.deleted', 'epsilon', 1],
+      [imported.lastRevision + 1, 'config.version_created', 'alpha', 4],
+    ]);
+    const production = await app.inject({ method: 'PUT', url: '/v1/configs/alpha/aliases/production', headers: { 'if-match': '"2"' }, payload: { version: 4 } });
+    expect(production.statusCode, production.body).toBe(200);
+    expect(production.headers.etag).toBe('"3"');
+    const recreated = await app.inject({ method: 'PUT', url: '/v1/configs/alpha/aliases/staging', payload: { version: 4 } });
+    expect(recreated.headers.etag).toBe('"2"');
     const undelete = await app.inject({ method: 'POST', url: '/v1/configs/beta/undelete' });
     expect(undelete.statusCode, undelete.body).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/v1/configs?usesClass=my_pkg.quantized.Conv' })).json()).toMatchObject({

@@ -101,7 +101,7 @@ describe.each(BACKENDS)('generated TypeScript client against a listening server 
     const scenario = (await import(pathToFileURL(join(here, 'scenario.ts')).href)) as Scenario;
     const seen: ObservedResponse[] = [];
     const steps = await scenario.runScenario(baseUrl, (response) => seen.push(response));
-    expect(steps).toHaveLength(10);
+    expect(steps).toHaveLength(11);
     const checker = new ContractChecker(JSON.parse(generatedFrom));
     expect(seen.length).toBeGreaterThan(40);
     expect(seen.flatMap((s) => checker.violations(s))).toEqual([]);

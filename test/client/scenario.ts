@@ -266,5 +266,47 @@ export async function runScenario(baseUrl: string, onResponse?: (seen: SeenRespo
     assert.deepEqual(data?.items, [name]);
     step('DELETE /v1/module-classes/torch.ao.nn.quantized.LSTM: 409 naming vision-resnet50; its references list it');
   }
+
+  // Lint before pushing, try a write as a dry run, promote version 6 to production, read by
+  // alias, and follow the change feed from where we were.
+  {
+    const start = await registry.GET('/v1/events', { params: { query: { limit: 1 } } });
+    const revision = Number(start.response.headers.get('x-registry-revision'));
+    assert.ok(revision > 10, 'every write so far is in the feed');
+    const config: components['schemas']['ConvertCustomConfigDict'] = { preserved_attributes: ['attr1', 'attr9'] };
+    const linted = await registry.POST('/v1/validate', { body: { config } });
+    assert.match(linted.data?.contentHash ?? '', /^sha256:[0-9a-f]{64}$/);
+
+    const dry = await registry.PUT('/v1/configs/{name}', { params: { path, query: { dryRun: true } }, body: { config } });
+    assert.equal(dry.response.headers.get('x-dry-run'), 'true');
+    assert.equal(dry.data?.version, 7);
+    assert.equal(dry.data?.contentHash, linted.data?.contentHash);
+    assert.equal((await registry.GET('/v1/configs/{name}', { params: { path } })).data?.version, 6);
+
+    const production = { name, alias: 'production' };
+    const promoted = await registry.PUT('/v1/configs/{name}/aliases/{alias}', {
+      params: { path: production, header: { 'if-none-match': '*' } },
+      body: { version: 6 },
+    });
+    assert.equal(promoted.response.status, 201);
+    assert.equal(etag(promoted.response), '"1"');
+    assert.equal(promoted.data?.version, 6);
+    const stale = await registry.PUT('/v1/configs/{name}/aliases/{alias}', {
+      params: { path: production, header: { 'if-match': '"7"' } },
+      body: { version: 5 },
+    });
+    expectProblem(stale.error, stale.response, 412);
+    const byAlias = await registry.GET('/v1/configs/{name}', { params: { path, query: { alias: 'production' } } });
+    assert.equal(byAlias.data?.version, 6);
+    assert.equal(byAlias.response.headers.get('content-location'), `/v1/configs/${name}/versions/6`);
+
+    const { data: feed } = await registry.GET('/v1/events', { params: { query: { after: revision, name: [name] } } });
+    assert.deepEqual(
+      feed?.items.map((e) => [e.type, e.alias, e.version]),
+      [['alias.set', 'production', 6]],
+    );
+    assert.equal(feed?.lastRevision, revision + 1);
+    step('POST /v1/validate; PUT ?dryRun=true: version 7 with X-Dry-Run, nothing stored; alias production -> 6 (201, ETag "1"), stale If-Match: 412; GET ?alias=production: version 6; the feed shows exactly the alias.set');
+  }
   return steps;
 }

@@ -1,12 +1,14 @@
 // Crashes: the real server process under write load, killed with SIGKILL at random moments
 // (once during start-up, then under load), restarted on the same database each time. Every write
 // acknowledged with a 2xx before a kill must be there afterwards with exactly the acknowledged
-// content, every version history gap-free, and on SQLite `PRAGMA integrity_check` ok.
+// content, every version history gap-free, the change feed gap-free with exactly one event per stored
+// change (none without its change), and on SQLite `PRAGMA integrity_check` ok.
 //
 // CRASH_KILLS (3; 15 under SOAK=1) kills per backend.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, BACKENDS, type TestDatabase } from '../support/databases.js';
 import { openDumper } from '../support/db-dump.js';
+import { acksWithoutEvents, feedStateViolations } from '../support/feed.js';
 import { readState, violations } from '../support/registry-invariants.js';
 import { spawnServer, startServer, type ServerProcess } from '../support/server-process.js';
 import { call } from '../support/http-client.js';
@@ -70,6 +72,9 @@ describe.each(BACKENDS)('SIGKILL under load on %s', (kind) => {
       const db = await openDumper(database.url);
       try {
         expect(violations(await readState(db)), log.join('\n')).toEqual([]);
+        // The feed: every acknowledged write has its event, and events and stored rows agree.
+        expect(await acksWithoutEvents(db, acks), log.join('\n')).toEqual([]);
+        expect(await feedStateViolations(db), log.join('\n')).toEqual([]);
         if (kind === 'sqlite') {
           expect(await db.query('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
           expect(await db.query('PRAGMA foreign_key_check')).toEqual([]);

@@ -38,7 +38,10 @@ async function call(app: FastifyInstance, method: 'GET' | 'PUT' | 'POST' | 'PATC
   return res;
 }
 
-/** Classes registered as the fixture wants them; `base` live with three versions; `gone` soft-deleted. */
+/**
+ * Classes registered as the fixture wants them; `base` live with three versions, its alias
+ * `production` at 2 (after a move from 1) and `staging` at 3; `gone` soft-deleted.
+ */
 export async function ensureFixture(app: FastifyInstance): Promise<void> {
   for (const c of CLASSES) {
     const res = await call(app, 'POST', '/v1/module-classes', c);
@@ -55,6 +58,13 @@ export async function ensureFixture(app: FastifyInstance): Promise<void> {
     const res = await call(app, 'PUT', '/v1/configs/base', version);
     if (res.statusCode >= 400) throw new Error(`fixture PUT base: ${res.statusCode} ${res.body}`);
   }
+
+  const production = await call(app, 'GET', '/v1/configs/base/aliases/production');
+  if (production.statusCode !== 200 || production.json<{ version: number }>().version !== 2) {
+    await call(app, 'PUT', '/v1/configs/base/aliases/production', { version: 1, protected: false });
+  }
+  await call(app, 'PUT', '/v1/configs/base/aliases/production', { version: 2, protected: false });
+  await call(app, 'PUT', '/v1/configs/base/aliases/staging', { version: 3, protected: false });
 
   // gone: exists, soft-deleted.
   const gone = await call(app, 'GET', '/v1/configs/gone');
@@ -74,6 +84,7 @@ export async function worldOf(app: FastifyInstance): Promise<World> {
     '/v1/configs?pageSize=1&prefix=b',
     '/v1/module-classes?pageSize=1',
     '/v1/configs/base/versions?pageSize=1',
+    '/v1/configs/base/aliases/production/history?pageSize=1',
   ]) {
     const token = (await call(app, 'GET', url)).json<{ nextPageToken?: string }>().nextPageToken;
     if (token !== undefined) pageTokens.push(token);
@@ -100,6 +111,14 @@ export async function worldOf(app: FastifyInstance): Promise<World> {
       'false',
       'team:vision',
       'stage:dev',
+      'production',
+      'staging',
+      'latest',
+      'config.version_created',
+      'alias.set',
+      'module_class.deleted',
+      '0',
+      '100',
     ],
     pageTokens,
   };

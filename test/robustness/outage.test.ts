@@ -1,7 +1,8 @@
 // Outages on PostgreSQL: the real service process reaches the (shared, never stopped) server
 // through a TCP proxy, which the test cuts under write load. Requests must fail fast with 503
 // problems (not hang, not 500), /readyz must say 503, and once the proxy is back the same process
-// must recover by itself, with nothing it acknowledged lost.
+// must recover by itself, with nothing it acknowledged lost, and the change feed agreeing with what
+// is stored (every acknowledged write with its event, no event without its write).
 //
 // Three kinds of outage, each OUTAGE_CYCLES times (1; 5 under SOAK=1):
 // - refuse:    every connection destroyed, nothing listens (server down, port closed);
@@ -11,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/databases.js';
 import { openDumper } from '../support/db-dump.js';
+import { acksWithoutEvents, feedStateViolations } from '../support/feed.js';
 import { call } from '../support/http-client.js';
 import { readState, violations } from '../support/registry-invariants.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
@@ -131,6 +133,9 @@ describe.runIf(postgresAvailable)('PostgreSQL outages under load', () => {
     const db = await openDumper(database.url);
     try {
       expect(violations(await readState(db))).toEqual([]);
+      // The feed: every acknowledged write has its event, and events and stored rows agree.
+      expect(await acksWithoutEvents(db, acks)).toEqual([]);
+      expect(await feedStateViolations(db)).toEqual([]);
     } finally {
       await db.close();
     }

@@ -19,6 +19,9 @@ export async function registerCors(app: FastifyInstance, options: CorsOptions): 
     exposedHeaders: [
       'ETag',
       'Location',
+      'Content-Location',
+      'X-Dry-Run',
+      'X-Registry-Revision',
       'Retry-After',
       'WWW-Authenticate',
       'X-Request-Id',
