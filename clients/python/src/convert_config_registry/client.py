@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar, Union
 
+from .conditional import ETag, conditional_write, etag_of, version_of_etag
 from .errors import NotFoundError, PreconditionFailedError, RegistryError, ValidationError
 from .identifiers import canonical, convert_custom_config, identifier_document, identifier_of, public_import_path, same_document
 from .models import Alias, AliasMove, Config, Diff, ModuleClass, Validation
-from .conditional import ETag, conditional_write, etag_of, version_of_etag
 from .transport import Transport, segment
 from .watch import ConfigWatch, EventFeed
 
