@@ -18,6 +18,7 @@ import { loggerOptions } from './http/logging.js';
 import { createRegistry } from './registry/registry.js';
 import { loadSettings, SettingsError, type Settings } from './settings.js';
 import { hidePassword, openDatabase, redactDatabaseUrl, type Database } from './store/database.js';
+import { changeSignal } from './store/change-signal.js';
 import { registryStore } from './store/prisma-registry-store.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -62,11 +63,15 @@ async function main(): Promise<void> {
   installShutdown(log, database, () => app);
 
   const adminToken = settings.REGISTRY_ADMIN_TOKEN;
-  const registry = await createRegistry(
-    registryStore(database),
-    undefined,
-    adminToken === undefined ? {} : { adminToken },
-  );
+  const registry = await createRegistry(registryStore(database), undefined, {
+    ...(adminToken === undefined ? {} : { adminToken }),
+    changes: changeSignal(settings.DATABASE_URL, (level, msg) => log[level](msg)),
+    watch: {
+      maxWaiters: settings.WATCH_MAX_WAITERS,
+      maxStreams: settings.WATCH_MAX_STREAMS,
+      onError: (error) => log.warn({ err: error }, 'watch: reading the change feed failed; retrying'),
+    },
+  });
   app = await buildApp({
     registry,
     version,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_WATCH_LIMITS } from './registry/watch-hub.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -68,6 +69,10 @@ const SettingsSchema = z.object({
   HANDLER_TIMEOUT_MS: Milliseconds.default(30_000),
   CONNECTION_TIMEOUT_MS: Milliseconds.default(0),
   KEEP_ALIVE_TIMEOUT_MS: Milliseconds.default(72_000),
+
+  // Watching (README "Watching"): what one replica holds at once; beyond it, 503 with Retry-After.
+  WATCH_MAX_WAITERS: wholeNumber(0, 1_000_000).default(DEFAULT_WATCH_LIMITS.maxWaiters),
+  WATCH_MAX_STREAMS: wholeNumber(0, 1_000_000).default(DEFAULT_WATCH_LIMITS.maxStreams),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

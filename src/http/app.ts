@@ -16,6 +16,9 @@ import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { aliasRoutes } from './routes/aliases.js';
 import { configRoutes } from './routes/configs.js';
 import { eventRoutes } from './routes/events.js';
+import { eventStreamRoutes } from './routes/event-stream.js';
+import { EventStreams, type EventStreamOptions } from './event-streams.js';
+import type { WaitingOptions } from './long-poll.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -52,6 +55,8 @@ export interface AppOptions {
   /** Fastify's trustProxy: whose X-Forwarded-For to believe for the client address (TRUST_PROXY). */
   trustProxy?: boolean | string;
   timeouts?: Partial<Timeouts>;
+  /** Long-polls and event streams (tests shorten them; production leaves them out). */
+  watching?: WaitingOptions & EventStreamOptions;
 }
 
 const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json']);
@@ -96,7 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerSecurityHeaders(app);
   await registerCors(app, { origins: options.corsOrigins ?? [] });
   await registerRateLimit(app, { max: options.rateLimitMax ?? 0 });
-  const metrics = registerMetrics(app, registry.store);
+  const metrics = registerMetrics(app, registry.store, registry.watch);
 
   // RFC 7396 bodies are JSON too; both go through the strict parser (see json-body.ts).
   registerJsonBodyParser(app, [...JSON_TYPES]);
@@ -120,13 +125,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
+  // Waiters are answered and streams ended first thing on close, so that they do not hold it up.
+  const streams = new EventStreams(options.watching ?? {});
+  app.addHook('preClose', async () => {
+    await registry.watch.close();
+  });
+  app.addHook('onClose', async () => streams.close());
+
   await registerOpenApi(app, options.version ?? '0.0.0');
   operationRoutes(app, registry, metrics);
   moduleClassRoutes(app, registry);
-  configRoutes(app, registry);
+  configRoutes(app, registry, options.watching ?? {});
   aliasRoutes(app, registry);
   validateRoutes(app, registry);
-  eventRoutes(app, registry);
+  eventRoutes(app, registry, options.watching ?? {});
+  eventStreamRoutes(app, registry, streams);
   tokenRoutes(app, registry);
 
   app.addHook('onReady', async () => {

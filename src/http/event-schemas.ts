@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES, type RegistryEvent } from '../registry/store.js';
+import { MAX_WAIT_SECONDS } from './prefer-wait.js';
 import { ConfigName, ModuleClassId } from './schemas.js';
 
 /** The largest revision a query may name (revisions are 32-bit integers in both databases). */
@@ -60,7 +61,7 @@ export const EventsPageSchema = z
   });
 
 /** A revision in a query: a plain non-negative integer (no `1e3`, ` 1`, `0x1`). */
-const AfterRevision = z
+export const AfterRevision = z
   .string()
   .regex(/^(0|[1-9][0-9]{0,9})$/, 'must be a revision number (0 or more)')
   .transform(Number)
@@ -84,7 +85,21 @@ export const ListEventsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many events, 1..1000.'),
   name: repeatable(ConfigName, { type: 'string' }, 'Only events of this config; repeat to OR several.'),
   type: repeatable(EventTypeSchema, { type: 'string', enum: [...EVENT_TYPES] }, 'Only events of this type; repeat to OR several.'),
+  wait: z
+    .string()
+    .regex(/^(0|[1-9][0-9]?)$/, `must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`)
+    .transform(Number)
+    .refine((n) => n <= MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS} seconds`)
+    .optional()
+    .meta({ type: 'integer', minimum: 0, maximum: MAX_WAIT_SECONDS, pattern: undefined })
+    .describe(
+      'Seconds to hold the reply when nothing matches yet (0..60, default 0): it is answered as soon as a matching ' +
+        'change is committed by any replica, or with no items when the time is up.',
+    ),
 });
+
+/** The stream takes the feed's filters; it has no page size and never ends by itself. */
+export const StreamEventsQuery = ListEventsQuery.pick({ after: true, name: true, type: true });
 
 /** An event as JSON. */
 export function eventView(event: RegistryEvent): z.output<typeof EventSchema> {

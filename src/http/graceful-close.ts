@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { problem, sendProblem } from './problem.js';
 
@@ -19,8 +20,20 @@ import { problem, sendProblem } from './problem.js';
  */
 export function registerGracefulClose(app: FastifyInstance): void {
   let closing = false;
+  // Node's server.close() closes the connections that are idle between requests, but not those
+  // that have not sent a first byte yet (clients and proxies open them ahead of use: fetch did in
+  // our tests, a load balancer's pool may), and would wait for them until their client gives up.
+  // Nothing was asked on them, so nothing is lost: they are cut.
+  const unused = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    const used = () => unused.delete(socket);
+    socket.once('data', used);
+    socket.once('close', used);
+  });
   app.addHook('preClose', async () => {
     closing = true;
+    for (const socket of unused) if (socket.bytesRead === 0) socket.destroy();
   });
   // Callback style: these run on every request, and an async hook costs a promise each.
   app.addHook('onRequest', (request, reply, done) => {

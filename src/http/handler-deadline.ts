@@ -16,7 +16,7 @@ export function registerHandlerDeadline(app: FastifyInstance, ms: number): void 
   // The requests in flight, oldest first (arrival order is deadline order), as a doubly linked
   // list whose entries the replies point to: O(1) to add, O(1) to take out on response, and a
   // sweep stops at the first entry due later. (A Map keyed by reply cost ~2 µs per request here.)
-  const inFlight = new InFlight();
+  const inFlight = new InFlight(ms);
   app.decorateReply(ENTRY, null);
   app.addHook('onRequest', (_request, reply, done) => {
     (reply as WithEntry)[ENTRY] = inFlight.add(reply, performance.now() + ms);
@@ -55,12 +55,30 @@ export function registerHandlerDeadline(app: FastifyInstance, ms: number): void 
   });
 }
 
+/**
+ * Takes a request that is about to wait on purpose (a long-poll, an event stream) out of the
+ * deadline; the returned function puts it back with a full HANDLER_TIMEOUT_MS from that moment,
+ * for the work that follows the wait. Without a handler deadline both do nothing.
+ */
+export function holdRequest(reply: FastifyReply): () => void {
+  const entry = (reply as Partial<WithEntry>)[ENTRY];
+  if (entry === undefined || entry === null || entry.removed) return () => {};
+  const { list } = entry;
+  list.remove(entry);
+  return () => {
+    // Appended with now + ms, which no entry already in the list exceeds: the list stays in
+    // deadline order.
+    if (!reply.sent && !reply.raw.destroyed) (reply as WithEntry)[ENTRY] = list.add(reply, performance.now() + list.ms);
+  };
+}
+
 const ENTRY = 'handlerDeadlineEntry';
 type WithEntry = FastifyReply & { [ENTRY]: Entry | null };
 
 interface Entry {
   readonly reply: FastifyReply;
   readonly deadline: number;
+  readonly list: InFlight;
   prev: Entry | undefined;
   next: Entry | undefined;
   removed: boolean;
@@ -70,8 +88,10 @@ class InFlight {
   #head: Entry | undefined;
   #tail: Entry | undefined;
 
+  constructor(readonly ms: number) {}
+
   add(reply: FastifyReply, deadline: number): Entry {
-    const entry: Entry = { reply, deadline, prev: this.#tail, next: undefined, removed: false };
+    const entry: Entry = { reply, deadline, list: this, prev: this.#tail, next: undefined, removed: false };
     if (this.#tail === undefined) this.#head = entry;
     else this.#tail.next = entry;
     this.#tail = entry;

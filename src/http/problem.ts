@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RegistryError, UnauthenticatedError, type FieldProblem } from '../registry/errors.js';
+import { RegistryError, UnauthenticatedError, UnavailableError, type FieldProblem } from '../registry/errors.js';
 import { MalformedBodyError } from './json-body.js';
 import { problemsFromIssues, RequestValidationError } from './validation.js';
 
@@ -138,7 +138,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     } else {
       request.log.info({ status: body.status, code: (error as FastifyError).code }, body.detail);
     }
-    if (body.status === 503) reply.header('retry-after', '1');
+    if (body.status === 503) reply.header('retry-after', String(error instanceof UnavailableError ? error.retryAfterSeconds : 1));
     if (body.status === 401) reply.header('www-authenticate', wwwAuthenticate(error));
     return sendProblem(reply, body);
   });

@@ -66,6 +66,8 @@ export class BadRequestError extends RegistryError {
 /** The database is unreachable or overloaded: the client may retry. */
 export class UnavailableError extends RegistryError {
   readonly kind = 'unavailable';
+  /** How long the client should wait before trying again (the Retry-After header). */
+  readonly retryAfterSeconds: number = 1;
 }
 
 /** No credentials where the registry requires them, or credentials it does not recognise. */

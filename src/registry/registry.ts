@@ -5,6 +5,7 @@ import { ModuleClassesService } from './module-classes.js';
 import { PageTokens } from './page-token.js';
 import type { RegistryStore } from './store.js';
 import { TokensService, type TokensOptions } from './tokens.js';
+import { WatchHub, type ChangeSignal, type WatchHubOptions } from './watch-hub.js';
 
 /** The registry's use cases, wired to one store. */
 export interface Registry {
@@ -13,6 +14,8 @@ export interface Registry {
   events: EventsService;
   moduleClasses: ModuleClassesService;
   tokens: TokensService;
+  /** Long-polls and event streams: waiting for changes by any process sharing the database. */
+  watch: WatchHub;
   store: RegistryStore;
 }
 
@@ -21,6 +24,13 @@ export interface RegistryOptions {
   adminToken?: string;
   /** Clock for the tokens' auth-state cache. */
   clock?: TokensOptions['clock'];
+  /**
+   * What wakes waiters when another process commits (store/change-signal.ts). Without one, they
+   * learn of changes from the hub's periodic re-read only.
+   */
+  changes?: ChangeSignal;
+  /** Limits on waiters and streams, and the hub's timings. */
+  watch?: WatchHubOptions;
 }
 
 export async function createRegistry(
@@ -38,6 +48,7 @@ export async function createRegistry(
       ...(options.adminToken === undefined ? {} : { adminSecret: options.adminToken }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     }),
+    watch: new WatchHub(store, options.changes, options.watch),
     store,
   };
 }

@@ -43,6 +43,7 @@ const CONTRACT: Record<string, string> = {
   listTokens: 'get /v1/tokens',
   revokeToken: 'delete /v1/tokens/{name}',
   getMetrics: 'get /metrics',
+  streamEvents: 'get /v1/events/stream',
 };
 
 /** Swagger UI's own pages and assets: not part of the API. */
@@ -190,8 +191,16 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/v1/configs/{name}']!.get!.responses['200']!.headers).toHaveProperty('ETag');
     expect(doc.paths['/v1/configs/{name}']!.get!.responses['304']).toEqual({
       description: expect.any(String),
-      headers: { ETag: expect.anything() },
+      headers: { ETag: expect.anything(), 'Preference-Applied': expect.anything() },
     });
+    // The stream is documented as what it is, with the header an EventSource resumes with.
+    const stream = doc.paths['/v1/events/stream']!.get!;
+    expect(Object.keys(stream.responses['200']!.content!)).toEqual(['text/event-stream']);
+    expect(stream.parameters?.map((p) => `${p.in} ${p.name}`)).toEqual(
+      expect.arrayContaining(['header last-event-id', 'query after', 'query name', 'query type']),
+    );
+    expect(doc.paths['/v1/events']!.get!.parameters?.map((p) => p.name)).toContain('wait');
+    expect(doc.paths['/v1/configs/{name}']!.get!.parameters?.map((p) => p.name)).toContain('prefer');
     expect(doc.paths['/v1/configs/{name}']!.put!.responses['201']!.headers).toHaveProperty('Location');
     expect(Object.keys(doc.paths['/v1/configs/{name}/python']!.get!.responses['200']!.content!)).toEqual(['text/x-python']);
     expect(doc.paths['/v1/configs/{name}/dict']!.get!.responses['200']!.content!['application/json']!.schema).toEqual({
@@ -257,7 +266,8 @@ describe.each(BACKENDS)('OpenAPI document tells the truth (%s)', (kind) => {
     const statuses = new Set<string>();
     const send = async (method: string, path: string, url: string, init: { headers?: Record<string, string>; body?: string } = {}) => {
       const response = await fetch(baseUrl + url, { method: method.toUpperCase(), ...init });
-      const observed = { method, path, status: response.status, contentType: response.headers.get('content-type'), body: await response.text() };
+      const contentType = response.headers.get('content-type');
+      const observed = { method, path, status: response.status, contentType, body: await bodyOf(response) };
       seen.push(observed);
       statuses.add(String(response.status));
     };
@@ -288,6 +298,15 @@ describe.each(BACKENDS)('OpenAPI document tells the truth (%s)', (kind) => {
     for (const status of ['200', '201', '204', '304', '400', '404', '412', '413', '415', '422']) expect(statuses, status).toContain(status);
   });
 });
+
+/** The body, or, of an event stream (which does not end), its first chunk. */
+async function bodyOf(response: Response): Promise<string> {
+  if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return response.text();
+  const reader = response.body!.getReader();
+  const { value } = await reader.read();
+  await reader.cancel();
+  return new TextDecoder().decode(value);
+}
 
 /** A request body for an operation: the example of its schema (resolving a component $ref). */
 function exampleBody(doc: OpenApiDocument, schema: unknown): unknown {

@@ -313,12 +313,28 @@ const CONTENT_TYPES = [
   '',
 ];
 
+/** Values worth trying for the other headers an operation documents (waiting, resuming a stream). */
+const HEADER_VALUES: Record<string, string[]> = {
+  prefer: ['wait=1', 'wait=60', 'wait=0', 'wait=61', 'wait=-1', 'wait="2"', 'WAIT=1', 'respond-async, wait=1', 'wait=1; x=y', 'wait', 'wait=abc', 'handling=strict'],
+  'last-event-id': ['0', '1', '3', '2147483647', '2147483648', '-1', '01', '1.5', 'abc', '1, 2', ''],
+};
+
+/** A value for a documented header: one of its interesting values, or arbitrary header text. */
+function headerValue(param: Parameter): fc.Arbitrary<string> {
+  const known = HEADER_VALUES[param.name.toLowerCase()] ?? [];
+  return known.length > 0 ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...known) }, { weight: 1, arbitrary: headerText }) : headerText;
+}
+
 function headers(op: Operation, withBody: boolean): fc.Arbitrary<Record<string, string>> {
-  const conditional = new Set(['if-match', 'if-none-match']);
-  for (const p of op.headerParams) conditional.add(p.name.toLowerCase());
+  const documented: Record<string, fc.Arbitrary<string>> = {};
+  for (const p of op.headerParams) {
+    const name = p.name.toLowerCase();
+    if (name !== 'if-match' && name !== 'if-none-match') documented[name] = headerValue(p);
+  }
   return fc
     .record(
       {
+        ...documented,
         'if-match': ETAG,
         'if-none-match': ETAG,
         'content-type': withBody

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { createRegistry, type RegistryOptions } from '../../src/registry/registry.js';
 import { openDatabase, type Database, type DatabaseKind } from '../../src/store/database.js';
+import { changeSignal } from '../../src/store/change-signal.js';
 import { registryStore } from '../../src/store/prisma-registry-store.js';
 import { createTestDatabase } from './databases.js';
 
@@ -39,7 +40,7 @@ export async function startService(kind: DatabaseKind, options: ServiceOptions =
 export async function startReplica(url: string, options: ServiceOptions = {}): Promise<TestService> {
   const { registry: registryOptions, ...appOptions } = options;
   const database = await openDatabase(url);
-  const registry = await createRegistry(registryStore(database), undefined, registryOptions);
+  const registry = await createRegistry(registryStore(database), undefined, { changes: changeSignal(url), ...registryOptions });
   const app = await buildApp({ registry, ...appOptions });
   await app.ready();
   const service: TestService = {

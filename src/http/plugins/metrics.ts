@@ -33,7 +33,11 @@ function processRegistry(): Registry {
   return processMetrics;
 }
 
-export function registerMetrics(app: FastifyInstance, store: RegistryStore): Metrics {
+export function registerMetrics(
+  app: FastifyInstance,
+  store: RegistryStore,
+  watch?: { counts(): { waiters: number; streams: number } },
+): Metrics {
   const registry = new Registry();
   const http = new HttpSeries();
   http.register(registry);
@@ -70,6 +74,24 @@ export function registerMetrics(app: FastifyInstance, store: RegistryStore): Met
   const versions = new Gauge({ name: 'registry_config_versions', help: 'Config versions, all configs.', registers: [registry] });
   const classes = new Gauge({ name: 'registry_module_classes', help: 'Registered module classes.', registers: [registry] });
   const tokens = new Gauge({ name: 'registry_api_tokens', help: 'API tokens (not counting REGISTRY_ADMIN_TOKEN).', registers: [registry] });
+  if (watch !== undefined) {
+    new Gauge({
+      name: 'registry_watch_waiters',
+      help: 'Long-polls this replica holds now (GET /v1/events?wait= and GET /v1/configs/{name} with Prefer: wait=).',
+      registers: [registry],
+      collect() {
+        this.set(watch.counts().waiters);
+      },
+    });
+    new Gauge({
+      name: 'registry_watch_streams',
+      help: 'Event streams (GET /v1/events/stream) this replica serves now.',
+      registers: [registry],
+      collect() {
+        this.set(watch.counts().streams);
+      },
+    });
+  }
 
   return {
     contentType: registry.contentType,

@@ -7,6 +7,7 @@ import type { ConfigContent, WriteResult } from '../../registry/configs.js';
 import type { ConfigRecord, VersionRecord } from '../../registry/store.js';
 import { InvalidError } from '../../registry/errors.js';
 import { etagOf, ifNoneMatchHolds } from '../../registry/preconditions.js';
+import { LATEST_ALIAS } from '../../registry/aliases.js';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { ConfigReadQuery, ExportQuery } from '../alias-schemas.js';
@@ -34,7 +35,9 @@ import {
   VersionParams,
 } from '../schemas.js';
 import { problemsFromIssues } from '../validation.js';
-import { configResponse, CONTENT_LOCATION, ETAG, jsonResponse, noContent, problemResponses } from './responses.js';
+import { waitForConfigChange, type WaitingOptions } from '../long-poll.js';
+import { preferredWait } from '../prefer-wait.js';
+import { configResponse, CONTENT_LOCATION, ETAG, jsonResponse, noContent, problemResponses, type HeaderDoc } from './responses.js';
 
 const TAG = 'Configs';
 
@@ -47,7 +50,19 @@ const PutHeaders = z.looseObject({
 });
 const GetHeaders = z.looseObject({
   'if-none-match': z.string().optional().describe('ETag(s) the client holds; 304 when current.'),
+  prefer: z
+    .string()
+    .optional()
+    .describe(
+      'RFC 7240 `wait=<1..60>` with If-None-Match: a long-poll. 304 only after that many seconds with nothing new; ' +
+        'the config (or 404 once deleted) as soon as it changes, from any replica.',
+    ),
 });
+
+const PREFERENCE_APPLIED: HeaderDoc = {
+  type: 'string',
+  description: 'RFC 7240: `wait=<n>` when the reply was held for a `Prefer: wait` (n: the seconds the server applied).',
+};
 
 const ConfigPage = pageOf(ConfigSchema, 'ConfigPage', exampleOf(ConfigSchema));
 const VersionPage = pageOf(ConfigVersionSchema, 'ConfigVersionPage', exampleOf(ConfigVersionSchema));
@@ -79,9 +94,38 @@ function mergeInto(patch: unknown): (current: ConfigContent) => ConfigContent {
   };
 }
 
-export function configRoutes(app: FastifyInstance, registry: Registry): void {
+/** A read through an alias names the version it answers (API.md, "Reading by alias"). */
+function byAlias(reply: FastifyReply, record: ConfigRecord): ConfigRecord {
+  reply.header('content-location', `/v1/configs/${record.head.name}/versions/${record.latest.version}`);
+  return record;
+}
+
+export function configRoutes(app: FastifyInstance, registry: Registry, waiting: WaitingOptions = {}): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const configs = registry.configs;
+
+  /** GET with If-None-Match and Prefer: wait (see long-poll.ts); through an alias, only its moves count. */
+  async function longPollConfig(
+    reply: FastifyReply,
+    name: string,
+    alias: string | undefined,
+    ifNoneMatch: string,
+    wait: number,
+  ): Promise<FastifyReply> {
+    const read = alias === undefined ? () => configs.get(name) : async () => (await registry.aliases.resolve(name, alias)).record;
+    // `latest` always names the newest version: watched as the config itself.
+    const watched = {
+      name,
+      ...(alias === undefined || alias === LATEST_ALIAS ? {} : { alias }),
+      read,
+      versionOf: (record: ConfigRecord) => record.latest.version,
+    };
+    const outcome = await waitForConfigChange(reply, registry.watch, watched, ifNoneMatch, wait, waiting);
+    if (outcome.kind !== 'current') reply.header('preference-applied', `wait=${outcome.waited}`);
+    if (outcome.kind === 'not-modified') return sendEmpty(reply.header('etag', etagOf(outcome.version)), 304);
+    const record = alias === undefined ? outcome.value : byAlias(reply, outcome.value);
+    return sendJsonText(reply.header('etag', etagOf(record.latest.version)), configBody(record));
+  }
 
   r.route({
     method: 'GET',
@@ -156,26 +200,32 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       querystring: ConfigReadQuery,
       headers: GetHeaders,
       response: {
-        200: configResponse('The config.', { byAlias: true }),
-        304: noContent('Not modified: the version in If-None-Match is current.', { ETag: ETAG }),
-        ...problemResponses(404, 422),
+        200: jsonResponse(ConfigSchema, 'The config (after a long-poll, as soon as it changed).', {
+          ETag: ETAG,
+          'Content-Location': CONTENT_LOCATION,
+          'Preference-Applied': PREFERENCE_APPLIED,
+        }),
+        304: noContent('Not modified: the version in If-None-Match is current (after a long-poll, for the whole wait).', {
+          ETag: ETAG,
+          'Preference-Applied': PREFERENCE_APPLIED,
+        }),
+        ...problemResponses(404, 422, 503),
       },
     },
     // Not async: a config the store holds as current is answered at once (configs.get), and only
     // a read that goes to the database makes a promise.
     handler: function getConfig(request, reply) {
+      const inm = request.headers['if-none-match'];
+      const { alias } = request.query;
+      const wait = typeof inm === 'string' ? preferredWait(request.headers.prefer) : undefined;
+      if (wait !== undefined) return longPollConfig(reply, request.params.name, alias, inm!, wait);
       const send = (record: ConfigRecord) => {
         reply.header('etag', etagOf(record.latest.version));
-        const inm = request.headers['if-none-match'];
         if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) return sendEmpty(reply, 304);
         return sendJsonText(reply, configBody(record));
       };
-      const { alias } = request.query;
       if (alias !== undefined) {
-        return registry.aliases.resolve(request.params.name, alias).then(({ record }) => {
-          reply.header('content-location', `/v1/configs/${record.head.name}/versions/${record.latest.version}`);
-          return send(record);
-        });
+        return registry.aliases.resolve(request.params.name, alias).then(({ record }) => send(byAlias(reply, record)));
       }
       const found = configs.get(request.params.name);
       return found instanceof Promise ? found.then(send) : send(found);
