@@ -151,6 +151,7 @@ def test_a_config_pushed_from_a_real_convert_custom_config_reads_back_identical(
         .set_observed_to_quantized_mapping(my_pkg.observed.CustomLinear, my_pkg.quantized.CustomLinear, QuantType.DYNAMIC)
         .set_observed_to_quantized_mapping(nnqa.LSTM, nnq.LSTM)
         .set_observed_to_quantized_mapping(my_pkg.observed.CustomLinear, my_pkg.quantized.CustomLinear, QuantType.WEIGHT_ONLY)
+        .set_observed_to_quantized_mapping(my_pkg.observed.CustomLinear, my_pkg.quantized.CustomLinear)
         .set_preserved_attributes(["attr1"])
     )
     pushed = registry.push(name, config, description="from Python", labels={"team": "vision"})
@@ -161,7 +162,10 @@ def test_a_config_pushed_from_a_real_convert_custom_config_reads_back_identical(
         {
             MAP: {
                 "dynamic": {"my_pkg.observed.CustomLinear": "my_pkg.quantized.CustomLinear"},
-                "static": {"torch.ao.nn.quantizable.LSTM": "torch.ao.nn.quantized.LSTM"},
+                "static": {
+                    "torch.ao.nn.quantizable.LSTM": "torch.ao.nn.quantized.LSTM",
+                    "my_pkg.observed.CustomLinear": "my_pkg.quantized.CustomLinear",
+                },
                 "weight_only": {"my_pkg.observed.CustomLinear": "my_pkg.quantized.CustomLinear"},
             },
             "preserved_attributes": ["attr1"],
