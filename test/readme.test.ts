@@ -179,6 +179,12 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
     // The training job watching production saw the reviewer move it back to 4.
     expect(all).toContain('training with version 5\nproduction is now version 4 {');
 
+    // "Watching": the long-polls were answered by the writes they waited for, the stream sent them.
+    expect(all).toMatch(/"type":"config\.version_created"[^}]*"name":"mobilenet-int8","version":1/);
+    expect(all).toMatch(/^preference-applied: wait=30\r?$/im);
+    expect(all).toMatch(/^etag: "2"\r?$/im);
+    expect(all).toMatch(/^event: config\.version_created\ndata: \{[^\n]*"name":"mobilenet-int8","version":2/m);
+
     // What the examples did, as the service sees it.
     const production = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8/aliases/production' });
     expect(production.json()).toMatchObject({ version: 4, moves: 3 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/registry/access.js';
 import { AUTH_STATE_TTL_MS } from '../../src/registry/tokens.js';
 import { startReplica, startService, type TestService } from '../support/app.js';
+import { injectAnswer } from '../support/inject-answer.js';
 import { BACKENDS } from '../support/databases.js';
 
 const ADMIN_SECRET = 'bootstrap-admin-secret-for-tests-0123456789';
@@ -45,6 +46,7 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   deleteConfigAlias: 'writer',
   listConfigAliasHistory: 'reader',
   listEvents: 'reader',
+  streamEvents: 'reader',
   validateConfig: 'reader',
   createToken: 'admin',
   listTokens: 'admin',
@@ -122,7 +124,7 @@ function expected(op: Operation, identity: Identity, anonymousRead: boolean): Ou
 }
 
 async function call(svc: TestService, op: Operation, headers: Record<string, string>) {
-  return svc.app.inject({
+  return injectAnswer(svc.app, {
     method: op.method,
     url: op.url,
     headers: { ...headers, ...(op.hasBody ? { 'content-type': 'application/json' } : {}) },

@@ -156,6 +156,8 @@ describe.each(BACKENDS)('limits and headers on %s', (kind) => {
       expect(preflight.headers['access-control-allow-origin']).toBe('https://ml.example.com');
       expect(String(preflight.headers['access-control-allow-methods'])).toContain('PUT');
       expect(String(preflight.headers['access-control-allow-headers']).toLowerCase()).toMatch(/authorization.*content-type.*if-match/);
+      // Long-polls and a resumed stream from a page (see README "Watching").
+      expect(String(preflight.headers['access-control-allow-headers']).toLowerCase()).toMatch(/prefer.*last-event-id/);
       expect(preflight.headers['access-control-allow-credentials']).toBeUndefined();
 
       // A refusal is readable by the page too: it carries the CORS headers and exposes the challenge.
@@ -168,6 +170,7 @@ describe.each(BACKENDS)('limits and headers on %s', (kind) => {
       expect(ok.statusCode).toBe(200);
       expect(ok.headers['access-control-allow-origin']).toBe('https://ml.example.com');
       expect(String(ok.headers['access-control-expose-headers'])).toMatch(/ETag/);
+      expect(String(ok.headers['access-control-expose-headers'])).toMatch(/Preference-Applied/);
 
       const other = await svc.app.inject({ method: 'GET', url: '/v1/configs', headers: { origin: 'https://evil.example', ...bearer(ADMIN_SECRET) } });
       expect(other.headers['access-control-allow-origin']).toBeUndefined();

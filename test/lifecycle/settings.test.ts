@@ -31,7 +31,15 @@ describe('loadSettings', () => {
       HANDLER_TIMEOUT_MS: 30_000,
       CONNECTION_TIMEOUT_MS: 0,
       KEEP_ALIVE_TIMEOUT_MS: 72_000,
+      // The performance issue's floor: 1,000 long-polls and 100 streams on one replica.
+      WATCH_MAX_WAITERS: 2000,
+      WATCH_MAX_STREAMS: 200,
     });
+  });
+
+  it('reads the watching limits, and names a bad one', () => {
+    expect(loadSettings({ WATCH_MAX_WAITERS: '5000', WATCH_MAX_STREAMS: '0' })).toMatchObject({ WATCH_MAX_WAITERS: 5000, WATCH_MAX_STREAMS: 0 });
+    expect(() => loadSettings({ WATCH_MAX_STREAMS: 'many' })).toThrow('Invalid setting WATCH_MAX_STREAMS: must be a whole number from 0 to 1000000');
   });
 
   it('treats empty variables as unset and coerces numbers', () => {

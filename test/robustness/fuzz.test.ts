@@ -5,11 +5,11 @@
 // FUZZ_RUNS (requests per operation and backend; default 40, 1000 under SOAK=1) and FUZZ_SEED
 // (default: random, printed) control a run; a failure prints the seed that replays it.
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type TestService } from '../support/app.js';
 import { BACKENDS } from '../support/databases.js';
 import { openDumper, type DatabaseDumper } from '../support/db-dump.js';
+import { injectAnswer } from '../support/inject-answer.js';
 import { ensureFixture, worldOf } from './fixture.js';
 import {
   compactMessage,
@@ -17,8 +17,6 @@ import {
   expectWellFormed,
   operationsOf,
   requestFor,
-  type Answer,
-  type GeneratedRequest,
   type OpenApiDocument,
   type World,
 } from './requests.js';
@@ -34,24 +32,6 @@ const SEED = fuzzSeed();
  * the suite: the service holds any wait for 50 ms at most here (its code path is the same).
  */
 const SERVICE_OPTIONS = { watching: { maxWaitMs: 50 } };
-
-/**
- * The answer to a generated request. An event stream does not end: its status, headers and first
- * chunk are the answer, and the client then leaves (which frees the stream on the server).
- */
-async function answerTo(app: FastifyInstance, request: GeneratedRequest): Promise<Answer> {
-  const res = await app.inject({ ...request, payloadAsStream: true });
-  const stream = res.stream();
-  const chunks: Buffer[] = [];
-  if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream') && request.method !== 'HEAD') {
-    chunks.push(await new Promise<Buffer>((resolve) => stream.once('data', resolve)));
-    stream.destroy();
-    (res.raw.res as unknown as { destroy(): void }).destroy();
-  } else {
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-  }
-  return { statusCode: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
-}
 
 const specService = await startService('sqlite');
 const doc = (await specService.app.inject({ method: 'GET', url: '/openapi.json' })).json<OpenApiDocument>();
@@ -94,7 +74,7 @@ describe.each(BACKENDS)('generated requests on %s', (kind) => {
       await ensureFixture(svc.app);
       const property = fc.asyncProperty(requestFor(op, world), async (request) => {
         const before = await dumper.dump();
-        const answer = await answerTo(svc.app, request);
+        const answer = await injectAnswer(svc.app, request);
         counts.requests += 1;
         const label = `${describeRequest(request)} -> ${answer.statusCode}`;
         expectWellFormed(answer, label);

@@ -15,13 +15,14 @@ export async function registerCors(app: FastifyInstance, options: CorsOptions): 
   await app.register(cors, {
     origin: options.origins.includes('*') ? '*' : [...options.origins],
     methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id', 'Prefer', 'Last-Event-ID'],
     exposedHeaders: [
       'ETag',
       'Location',
       'Content-Location',
       'X-Dry-Run',
       'X-Registry-Revision',
+      'Preference-Applied',
       'Retry-After',
       'WWW-Authenticate',
       'X-Request-Id',
