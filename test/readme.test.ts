@@ -1,20 +1,27 @@
 // Every example in README.md is run, in order, against a listening server: the blocks marked
-// `<!-- tested: sh|ts|python -->`. No block that uses the API may go unmarked.
-import { execFile } from 'node:child_process';
+// `<!-- tested: sh|ts|python|python-background -->`. No block that uses the API may go unmarked.
+// Python runs in a venv of the interpreter with real PyTorch, with the package installed
+// (test/support/python.ts), as a user's shell would have it.
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type TestService } from './support/app.js';
 import { BACKENDS } from './support/databases.js';
-import { pythonEnvironment } from './support/python.js';
+import { installPythonPackage, pythonEnvironment, type PythonVenv } from './support/python.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
 
 interface Example {
-  /** `sh-admin`: a shell example for a registry started with REGISTRY_ADMIN_TOKEN (see below). */
-  kind: 'sh' | 'sh-admin' | 'ts' | 'python';
+  /**
+   * `sh-admin`: a shell example for a registry started with REGISTRY_ADMIN_TOKEN (see below).
+   * `python-background`: a long-running Python example (a watcher), started, and once it has
+   * printed its first line left running while the examples after it run; it must end by itself
+   * once they have done their part.
+   */
+  kind: 'sh' | 'sh-admin' | 'ts' | 'python' | 'python-background';
   code: string;
   line: number;
 }
@@ -50,6 +57,38 @@ async function exec(file: string, args: string[], options: { cwd: string; env?: 
   }
 }
 
+/**
+ * Starts a long-running example: `started` once it printed its first line, `done` with its
+ * stdout once it exits 0 (killed after 60 s).
+ */
+function runInBackground(
+  file: string,
+  script: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+  what: string,
+): { started: Promise<void>; done: Promise<string> } {
+  const child = spawn(file, [script], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const done = new Promise<string>((resolve, reject) => {
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${what} exited with ${code ?? signal}:\n${out}${err}`));
+    });
+  });
+  const started = new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('\n')) resolve();
+    });
+    done.then(() => resolve(), reject);
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  return { started, done };
+}
+
 describe('README.md', () => {
   it('marks every example that uses the API as tested, with a known kind', async () => {
     const blocks = fencedBlocks(await readFile(join(root, 'README.md'), 'utf8'));
@@ -58,13 +97,13 @@ describe('README.md', () => {
     const untested = blocks.filter((b) => b.marker === undefined && b.language !== 'text' && usesApi.test(b.code));
     expect(untested.map((b) => `README.md:${b.line}`)).toEqual([]);
     for (const b of blocks.filter((x) => x.marker !== undefined)) {
-      expect(['sh', 'sh-admin', 'ts', 'python'], `README.md:${b.line}`).toContain(b.marker);
+      expect(['sh', 'sh-admin', 'ts', 'python', 'python-background'], `README.md:${b.line}`).toContain(b.marker);
       expect(b.language, `README.md:${b.line}: the marker names the block's language`).toBe(
         b.marker === 'sh' || b.marker === 'sh-admin' ? 'sh' : b.marker === 'ts' ? 'ts' : 'python',
       );
     }
     const kinds = new Set((await readmeExamples()).map((e) => e.kind));
-    expect(kinds).toEqual(new Set(['sh', 'sh-admin', 'ts', 'python']));
+    expect(kinds).toEqual(new Set(['sh', 'sh-admin', 'ts', 'python', 'python-background']));
   });
 });
 
@@ -72,7 +111,9 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
   let svc: TestService;
   let baseUrl: string;
   let workdir: string;
+  let venv: PythonVenv;
   beforeAll(async () => {
+    venv = await installPythonPackage();
     svc = await startService(kind);
     baseUrl = await svc.listen();
     // Inside the project, so the TypeScript example resolves openapi-fetch from node_modules.
@@ -81,14 +122,16 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
   });
   afterAll(async () => {
     await rm(workdir, { recursive: true, force: true });
+    await venv?.remove();
     await svc?.close();
   });
 
   it('runs every example in order, and they do what they say', async () => {
     const examples = (await readmeExamples()).filter((e) => e.kind !== 'sh-admin');
     expect(examples.length).toBeGreaterThanOrEqual(5);
-    const env = pythonEnvironment({ PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}` });
+    const env = pythonEnvironment(venv, { PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}` });
     const outputs: string[] = [];
+    const background: Array<Promise<string>> = [];
     for (const [i, example] of examples.entries()) {
       const code = pointAt(example.code, baseUrl);
       const what = `README.md:${example.line} (${example.kind})`;
@@ -108,9 +151,15 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
       } else {
         const file = `example_${i}.py`;
         await writeFile(join(workdir, file), code);
-        outputs.push((await exec('python3', [file], { cwd: workdir, env }, what)).stdout);
+        if (example.kind === 'python') outputs.push((await exec(venv.python, [file], { cwd: workdir, env }, what)).stdout);
+        else {
+          const running = runInBackground(venv.python, file, { cwd: workdir, env }, what);
+          background.push(running.done);
+          await running.started;
+        }
       }
     }
+    outputs.push(...(await Promise.all(background)));
     const all = outputs.join('\n');
     expect(all).toContain('"version":1');
     expect(all).toContain('HTTP/1.1 200 OK');
@@ -118,7 +167,8 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
     expect(all).toContain('.set_observed_to_quantized_mapping(torch.ao.nn.quantizable.LSTM, torch.ao.nn.quantized.LSTM, QuantType.STATIC)');
     expect(all).toContain('now version 4');
     expect(all).toMatch(/^5 \{/m);
-    expect(all).toMatch(/^ConvertCustomConfig\(\{/m);
+    expect(all).toMatch(/^my_pkg\.quantized\.CustomLinear$/m);
+    expect(all).toMatch(/^\{'observed_to_quantized_custom_module_class': \{'static': \{<class 'torch\.ao\.nn\.quantizable\.modules\.rnn\.LSTM'>/m);
     // Aliases, the feed, dry run and validate.
     expect(all).toMatch(/content-location: \/v1\/configs\/resnet50-int8\/versions\/3/i);
     expect(all).toContain('"alias":"production","version":5,"protected":false,"moves":2');
@@ -126,8 +176,8 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
     expect(all).toMatch(/"type":"alias\.set","at":"[^"]+","by":"anonymous","name":"resnet50-int8","version":3,"alias":"production"/);
     expect(all).toMatch(/x-dry-run: true/i);
     expect(all).toMatch(/"warnings":\["[^"]*qat/);
-    const production = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8/aliases/production' });
-    expect(production.json()).toMatchObject({ version: 5, moves: 2 });
+    // The training job watching production saw the reviewer move it back to 4.
+    expect(all).toContain('training with version 5\nproduction is now version 4 {');
 
     // "Watching": the long-polls were answered by the writes they waited for, the stream sent them.
     expect(all).toMatch(/"type":"config\.version_created"[^}]*"name":"mobilenet-int8","version":1/);
@@ -136,6 +186,8 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
     expect(all).toMatch(/^event: config\.version_created\ndata: \{[^\n]*"name":"mobilenet-int8","version":2/m);
 
     // What the examples did, as the service sees it.
+    const production = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8/aliases/production' });
+    expect(production.json()).toMatchObject({ version: 4, moves: 3 });
     const res = await svc.app.inject({ method: 'GET', url: '/v1/configs/resnet50-int8' });
     expect(res.headers.etag).toBe('"5"');
     expect(res.json()).toMatchObject({
