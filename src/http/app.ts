@@ -10,6 +10,7 @@ import { registerCors } from './plugins/cors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { registerUi } from './plugins/ui.js';
 import { answerClientError, frameworkProblem, problem, registerProblemHandlers, sendProblem } from './problem.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
@@ -49,6 +50,8 @@ export interface AppOptions {
   /** Fastify's trustProxy: whose X-Forwarded-For to believe for the client address (TRUST_PROXY). */
   trustProxy?: boolean | string;
   timeouts?: Partial<Timeouts>;
+  /** The built web UI to serve at /ui/ (default: dist/ui, see plugins/ui.ts). */
+  uiRoot?: string;
 }
 
 const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json']);
@@ -122,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   moduleClassRoutes(app, registry);
   configRoutes(app, registry);
   tokenRoutes(app, registry);
+  await registerUi(app, options.uiRoot);
 
   app.addHook('onReady', async () => {
     if (!(await registry.tokens.authRequired())) {
