@@ -11,7 +11,7 @@ import { createRegistry } from '../src/registry/registry.js';
 import { openDatabase } from '../src/store/database.js';
 import { registryStore } from '../src/store/prisma-registry-store.js';
 import { buildUi } from './build-ui.mjs';
-import { BROWSER_ARGS, CHROMIUM, call, hasAliases, hasEvents, seedDemo } from './ui-demo-data.js';
+import { BROWSER_ARGS, CHROMIUM, hasAliases, hasEvents, seedDemo } from './ui-demo-data.js';
 
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
 
@@ -47,7 +47,6 @@ async function main() {
         continue;
       }
       await shoot(page, base + path, selector, join(DOCS, `${file}.png`));
-      if (file === 'ui-history') await call(client, 'GET', '/healthz');
     }
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
     const phonePage = await phone.newPage();

@@ -47,7 +47,9 @@ export function interceptLinks(): void {
     const anchor = (event.target as Element | null)?.closest('a');
     if (anchor === null || anchor === undefined || anchor.target !== '' || anchor.hasAttribute('download')) return;
     const url = new URL(anchor.href, location.href);
-    if (url.origin !== location.origin || !url.pathname.startsWith(`${BASE}/`) && url.pathname !== BASE) return;
+    if (url.origin !== location.origin || (!url.pathname.startsWith(`${BASE}/`) && url.pathname !== BASE)) return;
+    // In-page links (the skip link) are the browser's.
+    if (url.hash !== '' && url.pathname === location.pathname && url.search === location.search) return;
     event.preventDefault();
     navigate(url.pathname + url.search + url.hash);
   });

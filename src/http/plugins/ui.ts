@@ -64,8 +64,10 @@ export async function registerUi(app: FastifyInstance, root: string = UI_BUILD):
             ? reply.sendFile(path, { maxAge: '365d', immutable: true })
             : reply.sendFile(path);
         }
-        // A missing asset is a 404, not the app: a stale page asking for an old bundle must not get HTML.
-        if (path.startsWith('assets/') || /\.[A-Za-z0-9]+$/.test(path) || !files.has('index.html')) {
+        // A missing asset is a 404, not the app: a stale page asking for an old bundle must not get
+        // HTML. Pages may end in what looks like an extension (/ui/module-classes/pkg.Conv), files
+        // of the build's top level (favicon.ico) may not.
+        if (path.startsWith('assets/') || /^[^/]*\.[A-Za-z0-9]+$/.test(path) || !files.has('index.html')) {
           return sendProblem(reply, problem(request, 404, files.has('index.html') ? `No file ${request.url.split('?')[0]} in the web UI.` : 'The web UI is not built on this server (npm run build).'));
         }
         // Every page of the app is index.html; it must be fetched again after a deploy.

@@ -32,7 +32,9 @@ export function Layout({ where, children }: { where: Location; children: Compone
         </nav>
         <SessionStatus where={where} />
       </header>
-      <main id="main">{children}</main>
+      <main id="main" tabIndex={-1}>
+        {children}
+      </main>
       <footer class="bottom">
         <a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI</a>
       </footer>

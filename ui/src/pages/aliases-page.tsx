@@ -36,7 +36,7 @@ export function AliasesPage({ params }: { params: Record<string, string> }) {
       {aliases.data && aliases.data.length === 0 && <p class="empty">No aliases yet.</p>}
       {aliases.data && aliases.data.length > 0 && (
         <div class="table-scroll" tabIndex={0} role="region" aria-label="Aliases">
-          <table class="aliases">
+          <table class="aliases stack">
             <thead>
               <tr>
                 <th scope="col">Alias</th>
@@ -53,15 +53,15 @@ export function AliasesPage({ params }: { params: Record<string, string> }) {
                     <a href={href(`/configs/${name}/aliases/${a.alias}`)}>{a.alias}</a>
                     {a.protected && <span class="badge">protected</span>}
                   </th>
-                  <td>
+                  <td data-label="Points at">
                     <a href={href(`/configs/${name}`, { version: a.version })}>version {a.version}</a>
                   </td>
-                  <td>{a.moves}</td>
-                  <td>
+                  <td data-label="Moves">{a.moves}</td>
+                  <td data-label="Last moved">
                     <When at={a.updatedAt} /> by {a.updatedBy}
                   </td>
                   {session.can('writer') && (
-                    <td>
+                    <td class="action-cell">
                       {(!a.protected || session.can('admin')) && (
                         <ConfirmButton
                           label={`Delete ${a.alias}`}
@@ -189,7 +189,7 @@ export function AliasHistoryPage({ params }: { params: Record<string, string> })
       {moves.error && <ProblemMessage error={moves.error} onReload={moves.reload} />}
       {moves.data && (
         <div class="table-scroll" tabIndex={0} role="region" aria-label={`Moves of ${alias}`}>
-          <table class="moves">
+          <table class="moves stack">
             <caption>Every move, newest first</caption>
             <thead>
               <tr>
@@ -202,12 +202,12 @@ export function AliasHistoryPage({ params }: { params: Record<string, string> })
             <tbody>
               {moves.data.map((m, i) => (
                 <tr key={i}>
-                  <td>
+                  <td data-label="When">
                     <When at={m.movedAt} />
                   </td>
-                  <td>{m.movedBy}</td>
-                  <td>{m.previousVersion === null ? <span class="muted">(new)</span> : <VersionLink name={name} version={m.previousVersion} />}</td>
-                  <td>
+                  <td data-label="Who">{m.movedBy}</td>
+                  <td data-label="From">{m.previousVersion === null ? <span class="muted">(new)</span> : <VersionLink name={name} version={m.previousVersion} />}</td>
+                  <td data-label="To">
                     {m.version === null ? <span class="muted">(deleted)</span> : <VersionLink name={name} version={m.version} />}
                     {m.protected && <span class="badge">protected</span>}
                   </td>

@@ -123,7 +123,7 @@ export function Mappings({ config }: { config: ConfigDict }) {
       {byType.length === 0 && <p class="muted">No mappings: convert_fx will swap no custom modules.</p>}
       {byType.map(([quantType, mapping]) => (
         <div class="table-scroll" key={quantType} tabIndex={0} role="region" aria-label={`${quantType} mappings`}>
-          <table class="mappings">
+          <table class="mappings stack">
             <caption>
               <code>{quantType}</code> ({Object.keys(mapping).length} {Object.keys(mapping).length === 1 ? 'mapping' : 'mappings'})
               {quantType === 'qat' && <span class="hint"> · convert_fx never consults qat entries</span>}
@@ -138,13 +138,13 @@ export function Mappings({ config }: { config: ConfigDict }) {
             <tbody>
               {Object.entries(mapping).map(([observed, quantized]) => (
                 <tr key={observed}>
-                  <td>
+                  <td data-label="Observed">
                     <ClassLink id={observed} />
                   </td>
                   <td aria-hidden="true" class="arrow">
                     →
                   </td>
-                  <td>
+                  <td data-label="Quantized">
                     <ClassLink id={quantized} />
                   </td>
                 </tr>

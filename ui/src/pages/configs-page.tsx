@@ -69,7 +69,7 @@ export function ConfigsPage({ where }: { where: Location }) {
 function ConfigTable({ configs }: { configs: Config[] }) {
   return (
     <div class="table-scroll" tabIndex={0} role="region" aria-label="Configs">
-      <table class="configs">
+      <table class="configs stack">
         <thead>
           <tr>
             <th scope="col">Name</th>
@@ -86,12 +86,12 @@ function ConfigTable({ configs }: { configs: Config[] }) {
                 <a href={href(`/configs/${config.name}`)}>{config.name}</a>
                 {config.deleted && <span class="badge badge-deleted">deleted</span>}
               </th>
-              <td>{config.version}</td>
-              <td>
+              <td data-label="Version">{config.version}</td>
+              <td data-label="Labels">
                 <LabelChips labels={config.labels} />
               </td>
-              <td class="description">{config.description}</td>
-              <td>
+              <td class="description" data-label="Description">{config.description}</td>
+              <td data-label="Last change">
                 <When at={config.deletedAt ?? config.updatedAt} /> by {config.updatedBy}
               </td>
             </tr>

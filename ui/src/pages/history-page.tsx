@@ -100,7 +100,7 @@ function DiffView({ name, from, to }: { name: string; from: number; to: number }
       {nothing && <p class="notice">No differences: the two versions have the same content.</p>}
       {quantTypes.map(([quantType, c]) => (
         <div class="table-scroll" key={quantType} tabIndex={0} role="region" aria-label={`${quantType} mapping changes`}>
-          <table class="diff-table">
+          <table class="diff-table stack">
             <caption>
               <code>{quantType}</code> mappings
             </caption>
@@ -115,26 +115,26 @@ function DiffView({ name, from, to }: { name: string; from: number; to: number }
             <tbody>
               {c.removed.map((m) => (
                 <tr key={`r-${m.observed}`} class="removed">
-                  <td>removed</td>
-                  <td><ClassLink id={m.observed} /></td>
-                  <td><ClassLink id={m.quantized} /></td>
-                  <td class="none">—</td>
+                  <td class="change-kind">removed</td>
+                  <td data-label="Observed"><ClassLink id={m.observed} /></td>
+                  <td data-label={`Version ${from}`}><ClassLink id={m.quantized} /></td>
+                  <td class="none" data-label={`Version ${to}`}>—</td>
                 </tr>
               ))}
               {c.added.map((m) => (
                 <tr key={`a-${m.observed}`} class="added">
-                  <td>added</td>
-                  <td><ClassLink id={m.observed} /></td>
-                  <td class="none">—</td>
-                  <td><ClassLink id={m.quantized} /></td>
+                  <td class="change-kind">added</td>
+                  <td data-label="Observed"><ClassLink id={m.observed} /></td>
+                  <td class="none" data-label={`Version ${from}`}>—</td>
+                  <td data-label={`Version ${to}`}><ClassLink id={m.quantized} /></td>
                 </tr>
               ))}
               {c.changed.map((m) => (
                 <tr key={`c-${m.observed}`} class="changed">
-                  <td>changed</td>
-                  <td><ClassLink id={m.observed} /></td>
-                  <td><ClassLink id={m.from} /></td>
-                  <td><ClassLink id={m.to} /></td>
+                  <td class="change-kind">changed</td>
+                  <td data-label="Observed"><ClassLink id={m.observed} /></td>
+                  <td data-label={`Version ${from}`}><ClassLink id={m.from} /></td>
+                  <td data-label={`Version ${to}`}><ClassLink id={m.to} /></td>
                 </tr>
               ))}
             </tbody>
@@ -157,7 +157,7 @@ function DiffView({ name, from, to }: { name: string; from: number; to: number }
       )}
       {labelRows.length > 0 && (
         <div class="table-scroll" tabIndex={0} role="region" aria-label="Label changes">
-          <table class="diff-table">
+          <table class="diff-table stack">
             <caption>Labels</caption>
             <thead>
               <tr>
@@ -170,10 +170,10 @@ function DiffView({ name, from, to }: { name: string; from: number; to: number }
             <tbody>
               {labelRows.map((row) => (
                 <tr key={row.key} class={row.kind}>
-                  <td>{row.kind}</td>
-                  <td><code>{row.key}</code></td>
-                  <td class={row.from === undefined ? 'none' : undefined}>{row.from ?? '—'}</td>
-                  <td class={row.to === undefined ? 'none' : undefined}>{row.to ?? '—'}</td>
+                  <td class="change-kind">{row.kind}</td>
+                  <td data-label="Key"><code>{row.key}</code></td>
+                  <td class={row.from === undefined ? 'none' : undefined} data-label={`Version ${from}`}>{row.from ?? '—'}</td>
+                  <td class={row.to === undefined ? 'none' : undefined} data-label={`Version ${to}`}>{row.to ?? '—'}</td>
                 </tr>
               ))}
             </tbody>
@@ -218,7 +218,7 @@ function VersionTable({ name, versions, reload }: { name: string; versions: Conf
       <h2 id="versions-h">Versions</h2>
       <ActionOutcome action={action} onReload={() => (action.clear(), reload())} what={name} />
       <div class="table-scroll" tabIndex={0} role="region" aria-label="Versions">
-        <table class="versions">
+        <table class="versions stack">
           <thead>
             <tr>
               <th scope="col">Version</th>
@@ -235,12 +235,12 @@ function VersionTable({ name, versions, reload }: { name: string; versions: Conf
                 <th scope="row">
                   <a href={href(`/configs/${name}`, { version: v.version })}>{v.version}</a>
                 </th>
-                <td>
+                <td data-label="Written">
                   <When at={v.createdAt} />
                 </td>
-                <td>{v.updatedBy}</td>
-                <td class="description">{v.description}</td>
-                <td>
+                <td data-label="By">{v.updatedBy}</td>
+                <td class="description" data-label="Description">{v.description}</td>
+                <td class="compare-cell">
                   {v.version > 1 && (
                     <a href={href(`/configs/${name}/history`, { from: v.version - 1, to: v.version })} aria-label={`Changes in version ${v.version}`}>
                       changes
@@ -248,7 +248,7 @@ function VersionTable({ name, versions, reload }: { name: string; versions: Conf
                   )}
                 </td>
                 {session.can('writer') && (
-                  <td>
+                  <td class="action-cell">
                     {v.version !== latest.version && (
                       <ConfirmButton
                         label={`Roll back to ${v.version}`}

@@ -50,7 +50,7 @@ export function ModuleClassesPage({ where }: { where: Location }) {
       {list.data && list.data.items.length === 0 && <p class="empty">No module class matches.</p>}
       {list.data && list.data.items.length > 0 && (
         <div class="table-scroll" tabIndex={0} role="region" aria-label="Module classes">
-          <table class="classes">
+          <table class="classes stack">
             <thead>
               <tr>
                 <th scope="col">Identifier</th>
@@ -66,9 +66,9 @@ export function ModuleClassesPage({ where }: { where: Location }) {
                     <ClassLink id={c.id} />
                     {c.builtIn && <span class="badge">built in</span>}
                   </th>
-                  <td>{c.fromObserved ? 'yes (quantized class)' : 'no'}</td>
-                  <td class="description">{c.description}</td>
-                  <td>
+                  <td data-label="fromObserved">{c.fromObserved ? 'yes (quantized class)' : 'no'}</td>
+                  <td class="description" data-label="Description">{c.description}</td>
+                  <td data-label="Registered" class="when">
                     <When at={c.createdAt} />
                   </td>
                 </tr>
