@@ -63,9 +63,12 @@ export async function follow(filter: FeedFilter, after: number, handlers: FeedHa
         if (outcome === 'unsupported') streamWorks = false;
       } else {
         handlers.onState('polling');
+        const started = Date.now();
         const page = await api<{ items: RegistryEvent[]; lastRevision: number }>(`/v1/events?${query(filter, last, { wait: '25', limit: '100' })}`, { signal });
         if (page.data.items.length > 0) handlers.onEvents(page.data.items);
         last = Math.max(last, page.data.lastRevision);
+        // A registry that answers at once (no waiting on its side) is asked once a second, not in a tight loop.
+        if (page.data.items.length === 0 && Date.now() - started < 900) await sleep(1000, signal);
         continue;
       }
     } catch (error) {
