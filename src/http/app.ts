@@ -15,6 +15,7 @@ import { answerClientError, frameworkProblem, problem, registerProblemHandlers, 
 import { registerJsonBodyParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { configRoutes } from './routes/configs.js';
+import { eventRoutes } from './routes/events.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -124,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   operationRoutes(app, registry, metrics);
   moduleClassRoutes(app, registry);
   configRoutes(app, registry);
+  eventRoutes(app, registry);
   tokenRoutes(app, registry);
   await registerUi(app, options.uiRoot);
 

@@ -34,6 +34,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       tags: [
         { name: 'Configs', description: 'Named, versioned ConvertCustomConfigs.' },
         { name: 'Module classes', description: 'The registered class identifiers configs may name.' },
+        { name: 'Events', description: 'The change feed: every change under a gap-free, commit-ordered revision.' },
         { name: 'Tokens', description: 'Bearer tokens and their roles (admin only).' },
         { name: 'Operations', description: 'Health, readiness, metrics and the API description.' },
       ],

@@ -175,15 +175,15 @@ export class ConfigsService {
   }
 
   /** Soft delete: hidden from GET and lists, history kept, no new version. */
-  delete(name: string, pre: Preconditions): Promise<void> {
-    return this.#queue.run(name, () => this.deleteNow(name, pre));
+  delete(name: string, pre: Preconditions, actor: string): Promise<void> {
+    return this.#queue.run(name, () => this.deleteNow(name, pre, actor));
   }
 
-  undelete(name: string, pre: Preconditions): Promise<ConfigRecord> {
-    return this.#queue.run(name, () => this.undeleteNow(name, pre));
+  undelete(name: string, pre: Preconditions, actor: string): Promise<ConfigRecord> {
+    return this.#queue.run(name, () => this.undeleteNow(name, pre, actor));
   }
 
-  private async deleteNow(name: string, pre: Preconditions): Promise<void> {
+  private async deleteNow(name: string, pre: Preconditions, actor: string): Promise<void> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.store.getConfig(name);
       if (current === null || current.head.deleted) throw notFound(name);
@@ -191,6 +191,7 @@ export class ConfigsService {
       const outcome = await this.store.setDeleted(name, {
         deleted: true,
         at: this.now(),
+        by: actor,
         expectedLatest: current.head.latestVersion,
         classRefs: [],
       });
@@ -201,7 +202,7 @@ export class ConfigsService {
     throw contention(name);
   }
 
-  private async undeleteNow(name: string, pre: Preconditions): Promise<ConfigRecord> {
+  private async undeleteNow(name: string, pre: Preconditions, actor: string): Promise<ConfigRecord> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.store.getConfig(name);
       if (current === null) throw notFound(name);
@@ -214,6 +215,7 @@ export class ConfigsService {
       const outcome = await this.store.setDeleted(name, {
         deleted: false,
         at: this.now(),
+        by: actor,
         expectedLatest: current.head.latestVersion,
         classRefs: refs,
       });
@@ -224,8 +226,8 @@ export class ConfigsService {
     throw contention(name);
   }
 
-  async purge(name: string): Promise<void> {
-    if (!(await this.store.purge(name))) throw notFound(name);
+  async purge(name: string, actor: string): Promise<void> {
+    if (!(await this.store.purge(name, { at: this.now(), by: actor }))) throw notFound(name);
   }
 
   async list(params: ListConfigsParams): Promise<Page<ConfigRecord>> {

@@ -16,10 +16,11 @@ export class ModuleClassesService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async create(input: NewModuleClass): Promise<ModuleClassRecord> {
+  /** `actor` (who asks) is recorded in the change feed, as for every write below. */
+  async create(input: NewModuleClass, actor: string): Promise<ModuleClassRecord> {
     const at = this.now();
     const record: ModuleClassRecord = { ...input, builtIn: false, createdAt: at, updatedAt: at };
-    if (!(await this.store.createModuleClass(record))) {
+    if (!(await this.store.createModuleClass(record, actor))) {
       throw new ConflictError(`Module class '${input.id}' is already registered.`);
     }
     return record;
@@ -42,8 +43,9 @@ export class ModuleClassesService {
     return this.pageTokens.page(rows, params.pageSize, fingerprint, (last) => last.id);
   }
 
-  async update(id: string, update: { fromObserved?: boolean; description?: string }): Promise<ModuleClassRecord> {
-    const result = await this.store.updateModuleClass(id, { ...update, updatedAt: this.now() });
+  /** An update that changes nothing answers the class as it is, and leaves no event. */
+  async update(id: string, update: { fromObserved?: boolean; description?: string }, actor: string): Promise<ModuleClassRecord> {
+    const result = await this.store.updateModuleClass(id, { ...update, updatedAt: this.now(), by: actor });
     if (result === null) throw notFound(id);
     if (!result.ok) {
       throw new ConflictError(
@@ -54,8 +56,8 @@ export class ModuleClassesService {
     return result.record;
   }
 
-  async delete(id: string): Promise<void> {
-    const result = await this.store.deleteModuleClass(id);
+  async delete(id: string, actor: string): Promise<void> {
+    const result = await this.store.deleteModuleClass(id, { at: this.now(), by: actor });
     if (result === null) throw notFound(id);
     if (!result.ok) {
       throw new ConflictError(`Module class '${id}' is referenced by live configs; change or delete them first.`, {

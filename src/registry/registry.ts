@@ -1,4 +1,5 @@
 import { ConfigsService } from './configs.js';
+import { EventsService } from './events.js';
 import { ModuleClassesService } from './module-classes.js';
 import { PageTokens } from './page-token.js';
 import type { RegistryStore } from './store.js';
@@ -7,6 +8,7 @@ import { TokensService, type TokensOptions } from './tokens.js';
 /** The registry's use cases, wired to one store. */
 export interface Registry {
   configs: ConfigsService;
+  events: EventsService;
   moduleClasses: ModuleClassesService;
   tokens: TokensService;
   store: RegistryStore;
@@ -27,6 +29,7 @@ export async function createRegistry(
   const pageTokens = new PageTokens(await store.pageTokenKey());
   return {
     configs: new ConfigsService(store, pageTokens, now),
+    events: new EventsService(store),
     moduleClasses: new ModuleClassesService(store, pageTokens, now),
     tokens: new TokensService(store, pageTokens, now, {
       ...(options.adminToken === undefined ? {} : { adminSecret: options.adminToken }),

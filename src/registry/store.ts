@@ -68,6 +68,24 @@ export type AppendOutcome =
   /** A referenced class disappeared, or lost fromObserved, between validation and commit. */
   | { ok: false; reason: 'missing-class' };
 
+/** Soft delete or undelete of the config whose latest version is `expectedLatest`, by `by`. */
+export interface DeletedChange {
+  deleted: boolean;
+  at: Date;
+  by: string;
+  expectedLatest: number;
+  classRefs: ClassRef[];
+}
+
+export interface ModuleClassUpdate {
+  fromObserved?: boolean;
+  description?: string;
+  updatedAt: Date;
+  by: string;
+}
+
+export type ModuleClassUpdateOutcome = { ok: true; record: ModuleClassRecord } | { ok: false; blockedBy: string[] };
+
 export interface ListConfigsQuery {
   prefix?: string;
   labels: Array<{ key: string; value: string }>;
@@ -88,6 +106,33 @@ export interface TokenRecord {
 }
 
 export type RevokeOutcome = 'revoked' | 'not-found' | 'last-admin';
+
+/** What a change is, in the feed (API.md, "Change feed and watching"). Tokens never appear. */
+export type EventType =
+  | 'config.version_created' | 'config.deleted' | 'config.undeleted' | 'config.purged'
+  | 'alias.set' | 'alias.deleted'
+  | 'module_class.created' | 'module_class.updated' | 'module_class.deleted';
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'config.version_created', 'config.deleted', 'config.undeleted', 'config.purged',
+  'alias.set', 'alias.deleted',
+  'module_class.created', 'module_class.updated', 'module_class.deleted',
+];
+
+/**
+ * One change, numbered by its registry-wide revision: 1, 2, 3, ... without gaps, in commit order.
+ * `version` is the config version the change is about (the new one; for delete, undelete and
+ * purge the latest; for alias.set the one the alias now names).
+ */
+export interface RegistryEvent {
+  revision: number; type: EventType; at: Date; by: string;
+  name?: string; version?: number; alias?: string; classId?: string;
+}
+
+/** An event a write appends in its own transaction; the store gives it the next revision. */
+export type NewEvent = Omit<RegistryEvent, 'revision'>;
+
+export interface ListEventsQuery { after: number; limit: number; names?: string[]; types?: EventType[] }
 
 /** How much the registry holds, for the metrics gauges. */
 export interface RegistryCounts {
@@ -113,18 +158,19 @@ export interface RegistryStore {
   getModuleClass(id: string): Promise<ModuleClassRecord | null>;
   getModuleClasses(ids: readonly string[]): Promise<Map<string, ModuleClassRecord>>;
   listModuleClasses(query: { prefix?: string; after?: string; limit: number }): Promise<ModuleClassRecord[]>;
-  /** false when the id exists already. */
-  createModuleClass(record: ModuleClassRecord): Promise<boolean>;
+  /**
+   * false when the id exists already. Every write below that changes something appends its event
+   * (`by` is who did it) in the same transaction; one that changes nothing appends none.
+   */
+  createModuleClass(record: ModuleClassRecord, by: string): Promise<boolean>;
   /**
    * Applies the update unless `fromObserved` is being turned off while a live config uses the
-   * class as a quantized class (then answers the blocking configs), atomically.
+   * class as a quantized class (then answers the blocking configs), atomically. An update that
+   * changes nothing leaves the row (and updatedAt) as it is.
    */
-  updateModuleClass(
-    id: string,
-    update: { fromObserved?: boolean; description?: string; updatedAt: Date },
-  ): Promise<{ ok: true; record: ModuleClassRecord } | { ok: false; blockedBy: string[] } | null>;
+  updateModuleClass(id: string, update: ModuleClassUpdate): Promise<ModuleClassUpdateOutcome | null>;
   /** Deletes unless a live config references the class; answers those configs then. */
-  deleteModuleClass(id: string): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null>;
+  deleteModuleClass(id: string, change: { at: Date; by: string }): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null>;
   /** Names of the live configs whose latest version references the class, ascending. */
   classReferences(id: string, query: { after?: string; limit: number }): Promise<string[]>;
 
@@ -148,12 +194,9 @@ export interface RegistryStore {
    */
   writeExclusively<T>(name: string, work: () => Promise<T>): Promise<T>;
   /** Soft delete / undelete: only the deleted state changes (class references follow liveness). */
-  setDeleted(
-    name: string,
-    change: { deleted: boolean; at: Date; expectedLatest: number; classRefs: ClassRef[] },
-  ): Promise<AppendOutcome>;
-  /** Erases the config and its whole history. */
-  purge(name: string): Promise<boolean>;
+  setDeleted(name: string, change: DeletedChange): Promise<AppendOutcome>;
+  /** Erases the config and its whole history; its events stay, and config.purged joins them. */
+  purge(name: string, change: { at: Date; by: string }): Promise<boolean>;
   ping(): Promise<void>;
 
   /** false when the name is taken. */
@@ -166,4 +209,11 @@ export interface RegistryStore {
   countTokens(): Promise<{ total: number; admins: number }>;
 
   counts(): Promise<RegistryCounts>;
+
+  /** Matching events with revision > after, ascending, at most limit, and lastRevision: the newest
+   *  revision this answer accounts for (the last item's when the limit cut it short, else the newest
+   *  committed revision in the same snapshot). */
+  listEvents(query: ListEventsQuery): Promise<{ items: RegistryEvent[]; lastRevision: number }>;
+  /** The newest committed revision (0 when none). */
+  lastRevision(): Promise<number>;
 }

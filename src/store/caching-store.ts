@@ -2,12 +2,16 @@ import { LRUCache } from 'lru-cache';
 import type {
   AppendOutcome,
   AppendVersion,
-  ClassRef,
   ConfigHead,
   ConfigRecord,
+  DeletedChange,
   ListConfigsQuery,
+  ListEventsQuery,
   ModuleClassRecord,
+  ModuleClassUpdate,
+  ModuleClassUpdateOutcome,
   RegistryCounts,
+  RegistryEvent,
   RegistryStore,
   RevokeOutcome,
   TokenRecord,
@@ -177,19 +181,16 @@ export class CachingRegistryStore implements RegistryStore {
     return this.inner.listModuleClasses(query);
   }
 
-  createModuleClass(record: ModuleClassRecord): Promise<boolean> {
-    return this.writing(this.#classes, record.id, () => this.inner.createModuleClass(record));
+  createModuleClass(record: ModuleClassRecord, by: string): Promise<boolean> {
+    return this.writing(this.#classes, record.id, () => this.inner.createModuleClass(record, by));
   }
 
-  updateModuleClass(
-    id: string,
-    update: { fromObserved?: boolean; description?: string; updatedAt: Date },
-  ): Promise<{ ok: true; record: ModuleClassRecord } | { ok: false; blockedBy: string[] } | null> {
+  updateModuleClass(id: string, update: ModuleClassUpdate): Promise<ModuleClassUpdateOutcome | null> {
     return this.writing(this.#classes, id, () => this.inner.updateModuleClass(id, update));
   }
 
-  deleteModuleClass(id: string): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null> {
-    return this.writing(this.#classes, id, () => this.inner.deleteModuleClass(id));
+  deleteModuleClass(id: string, change: { at: Date; by: string }): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null> {
+    return this.writing(this.#classes, id, () => this.inner.deleteModuleClass(id, change));
   }
 
   classReferences(id: string, query: { after?: string; limit: number }): Promise<string[]> {
@@ -233,15 +234,12 @@ export class CachingRegistryStore implements RegistryStore {
     return this.inner.writeExclusively(name, work);
   }
 
-  setDeleted(
-    name: string,
-    change: { deleted: boolean; at: Date; expectedLatest: number; classRefs: ClassRef[] },
-  ): Promise<AppendOutcome> {
+  setDeleted(name: string, change: DeletedChange): Promise<AppendOutcome> {
     return this.writing(this.#configs, name, () => this.inner.setDeleted(name, change));
   }
 
-  purge(name: string): Promise<boolean> {
-    return this.writing(this.#configs, name, () => this.inner.purge(name));
+  purge(name: string, change: { at: Date; by: string }): Promise<boolean> {
+    return this.writing(this.#configs, name, () => this.inner.purge(name, change));
   }
 
   ping(): Promise<void> {
@@ -270,6 +268,15 @@ export class CachingRegistryStore implements RegistryStore {
 
   counts(): Promise<RegistryCounts> {
     return this.inner.counts();
+  }
+
+  /** The feed is never cached: a consumer asks for it precisely because something changed. */
+  listEvents(query: ListEventsQuery): Promise<{ items: RegistryEvent[]; lastRevision: number }> {
+    return this.inner.listEvents(query);
+  }
+
+  lastRevision(): Promise<number> {
+    return this.inner.lastRevision();
   }
 
   /**

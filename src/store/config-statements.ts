@@ -34,6 +34,12 @@ export const INSERT_VERSION = statement(
   'INSERT INTO config_version (config_name, version, config_json, description, labels_json, content_hash, created_at, updated_by) ' +
     'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
 );
+/** Soft delete or undelete: a compare-and-set on the latest version and the deleted state. */
+export const SET_DELETED = statement(
+  'UPDATE config SET deleted = ?, deleted_at = ? WHERE name = ? AND latest_version = ? AND deleted = ? RETURNING created_at, updated_at',
+);
+/** Erases a config; its versions, index rows (and aliases) go with it by the foreign keys' cascade. */
+export const PURGE_CONFIG = statement('DELETE FROM config WHERE name = ? RETURNING latest_version');
 export const DELETE_LABELS = statement('DELETE FROM config_label WHERE config_name = ?');
 export const DELETE_CLASS_REFS = statement('DELETE FROM config_class_ref WHERE config_name = ?');
 

@@ -1,14 +1,18 @@
 import { isRole } from '../registry/access.js';
-import { UnavailableError } from '../registry/errors.js';
 import type {
   AppendOutcome,
   AppendVersion,
   ClassRef,
   ConfigHead,
   ConfigRecord,
+  DeletedChange,
   ListConfigsQuery,
+  ListEventsQuery,
   ModuleClassRecord,
+  ModuleClassUpdate,
+  ModuleClassUpdateOutcome,
   RegistryCounts,
+  RegistryEvent,
   RegistryStore,
   RevokeOutcome,
   TokenRecord,
@@ -29,13 +33,24 @@ import {
   LOCK_CLASSES_PG,
   MOVE_HEAD,
   prefixEnd,
+  PURGE_CONFIG,
   selectClasses,
+  SET_DELETED,
   toRecord,
   WAIT_FOR_EXCLUSIVE_WRITER,
 } from './config-statements.js';
 import { asBoolean, asDate, type DriverSql, type SqlRunner } from './driver-sql.js';
-
-type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+import { appendEvent, lastRevision, listEvents } from './event-log.js';
+import {
+  DELETE_MODULE_CLASS,
+  INSERT_MODULE_CLASS,
+  moduleClassArgs,
+  QUANTIZED_USERS,
+  SELECT_MODULE_CLASS,
+  toModuleClass,
+  updateModuleClassStatement,
+} from './module-class-statements.js';
+import { guarded, isForeignKeyViolation, isUniqueViolation } from './store-errors.js';
 
 interface ConfigRow {
   name: string;
@@ -80,45 +95,6 @@ class Blocked extends Error {
 /** Ids starting with `prefix`, as a range (see prefixEnd). */
 function prefixRange(prefix: string | undefined): { gte?: string; lt?: string } {
   return prefix === undefined ? {} : { gte: prefix, lt: prefixEnd(prefix) };
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * Errors that mean "the database cannot answer now" rather than "this request is wrong", as the
- * Prisma client surfaces them with driver adapters (checked against real failures in
- * test/robustness/outage.test.ts):
- * - known request errors whose code Prisma derived from the adapter's error kind: P1001
- *   DatabaseNotReachable (ECONNREFUSED), P1008 SocketTimeout, P1017 ConnectionClosed (ECONNRESET),
- *   P2028 transaction API (no connection within maxWait, transaction timed out), P2034
- *   TransactionWriteConflict (serialization failure or deadlock: retrying is the cure), P2037
- *   TooManyConnections; the raw adapter error is in `meta.driverAdapterError.cause`;
- * - PostgreSQL SQLSTATEs passed through as kind "postgres": class 08 (connection exception),
- *   57014 (statement timeout), 57P01-57P05 (server shutting down, idle-session timeouts), 53xxx
- *   (insufficient resources), 40001/40P01;
- * - errors pg raises without any code, which the adapter rethrows unchanged and Prisma wraps
- *   with their message: "Connection terminated unexpectedly" (socket closed mid-query),
- *   "Query read timeout" (query_timeout), "timeout exceeded when trying to connect";
- * - SQLite busy (another process holds the write lock longer than busy_timeout).
- */
-const UNAVAILABLE_CODES = /^(P1001|P1002|P1008|P1017|P2024|P2028|P2034|P2037|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|08[0-9A-Z]{3}|57014|57P0[1-5]|53[0-9A-Z]{3}|40001|40P01|SQLITE_BUSY)/;
-const UNAVAILABLE_KINDS = /^(DatabaseNotReachable|ConnectionClosed|SocketTimeout|TooManyConnections|TransactionAlreadyClosed|TransactionWriteConflict|SocketError)$/;
-const UNAVAILABLE_MESSAGES =
-  /ECONNREFUSED|ECONNRESET|Connection terminated|connect ETIMEDOUT|Query read timeout|timeout exceeded when trying to connect|Can't reach database|Server has closed the connection|terminating connection|canceling statement due to statement timeout|database is locked|Transaction already closed|Unable to start a transaction/i;
-
-function isUnavailable(error: unknown): boolean {
-  const adapterError = (error as { meta?: { driverAdapterError?: { cause?: unknown } } } | null)?.meta?.driverAdapterError?.cause;
-  const candidates = [error, (error as { cause?: unknown } | null)?.cause, adapterError];
-  for (const candidate of candidates) {
-    if (typeof candidate !== 'object' || candidate === null) continue;
-    const { code, originalCode, kind } = candidate as { code?: unknown; originalCode?: unknown; kind?: unknown };
-    for (const c of [code, originalCode]) if (typeof c === 'string' && UNAVAILABLE_CODES.test(c)) return true;
-    if (typeof kind === 'string' && UNAVAILABLE_KINDS.test(kind)) return true;
-  }
-  return UNAVAILABLE_MESSAGES.test(error instanceof Error ? error.message : '');
 }
 
 interface TokenRow {
@@ -176,15 +152,8 @@ export class PrismaRegistryStore implements RegistryStore {
   }
 
   /** Runs a store operation, turning connection failures into the registry's UnavailableError. */
-  private async run<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (isUnavailable(error)) {
-        throw new UnavailableError('The database is unavailable; retry shortly.', { cause: error });
-      }
-      throw error;
-    }
+  private run<T>(operation: () => Promise<T>): Promise<T> {
+    return guarded(operation);
   }
 
   /** Runs an insert; false when its key is taken (a unique violation). */
@@ -194,7 +163,7 @@ export class PrismaRegistryStore implements RegistryStore {
         await insert();
         return true;
       } catch (error) {
-        if (errorCode(error) === 'P2002') return false;
+        if (isUniqueViolation(error)) return false;
         throw error;
       }
     });
@@ -230,33 +199,35 @@ export class PrismaRegistryStore implements RegistryStore {
     );
   }
 
-  createModuleClass(record: ModuleClassRecord): Promise<boolean> {
-    return this.insertUnlessTaken(() => this.prisma.moduleClass.create({ data: record }));
+  createModuleClass(record: ModuleClassRecord, by: string): Promise<boolean> {
+    return this.insertUnlessTaken(() =>
+      this.sql.transaction(async (tx) => {
+        await tx.execute(INSERT_MODULE_CLASS, moduleClassArgs(record));
+        await appendEvent(tx, { type: 'module_class.created', at: record.createdAt, by, classId: record.id });
+      }),
+    );
   }
 
-  updateModuleClass(
-    id: string,
-    update: { fromObserved?: boolean; description?: string; updatedAt: Date },
-  ): Promise<{ ok: true; record: ModuleClassRecord } | { ok: false; blockedBy: string[] } | null> {
+  updateModuleClass(id: string, update: ModuleClassUpdate): Promise<ModuleClassUpdateOutcome | null> {
     return this.run(async () => {
       try {
-        return await this.prisma.$transaction(async (tx) => {
+        return await this.sql.transaction(async (tx): Promise<ModuleClassUpdateOutcome | null> => {
           // The row is updated (and so locked) before the references are read: a writer that
           // names the class as quantized holds a share lock on it until it commits (see
-          // lockClasses), so either its references are visible here or it sees the new value.
-          const { count } = await tx.moduleClass.updateMany({ where: { id }, data: update });
-          if (count === 0) return null;
-          if (update.fromObserved === false) {
-            const blockers = await tx.configClassRef.findMany({
-              where: { classId: id, asQuantized: true },
-              orderBy: { configName: 'asc' },
-              take: 100,
-              select: { configName: true },
-            });
-            if (blockers.length > 0) throw new Blocked(blockers.map((b) => b.configName));
+          // checkClasses), so either its references are visible here or it sees the new value.
+          const change = updateModuleClassStatement(id, update);
+          const [updated] = change === undefined ? [] : await tx.rows(change.statement, change.args);
+          if (updated === undefined) {
+            // Not there, or nothing to change (then no event, and updatedAt stays).
+            const [row] = await tx.rows(SELECT_MODULE_CLASS, [id]);
+            return row === undefined ? null : { ok: true, record: toModuleClass(row) };
           }
-          const record = await tx.moduleClass.findUniqueOrThrow({ where: { id } });
-          return { ok: true as const, record };
+          if (update.fromObserved === false) {
+            const blockers = await tx.rows(QUANTIZED_USERS, [id, true]);
+            if (blockers.length > 0) throw new Blocked(blockers.map((b) => String(b.config_name)));
+          }
+          await appendEvent(tx, { type: 'module_class.updated', at: update.updatedAt, by: update.by, classId: id });
+          return { ok: true, record: toModuleClass(updated) };
         });
       } catch (error) {
         if (error instanceof Blocked) return { ok: false as const, blockedBy: error.blockedBy };
@@ -265,14 +236,17 @@ export class PrismaRegistryStore implements RegistryStore {
     });
   }
 
-  deleteModuleClass(id: string): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null> {
+  deleteModuleClass(id: string, change: { at: Date; by: string }): Promise<{ ok: true } | { ok: false; blockedBy: string[] } | null> {
     return this.run(async () => {
       try {
-        const { count } = await this.prisma.moduleClass.deleteMany({ where: { id } });
-        return count === 0 ? null : { ok: true as const };
+        return await this.sql.transaction(async (tx) => {
+          if ((await tx.execute(DELETE_MODULE_CLASS, [id])) === 0) return null;
+          await appendEvent(tx, { type: 'module_class.deleted', at: change.at, by: change.by, classId: id });
+          return { ok: true as const };
+        });
       } catch (error) {
         // The foreign key from config_class_ref refuses: live configs still reference it.
-        if (errorCode(error) !== 'P2003') throw error;
+        if (!isForeignKeyViolation(error)) throw error;
         return { ok: false as const, blockedBy: await this.classReferences(id, { limit: 100 }) };
       }
     });
@@ -374,6 +348,13 @@ export class PrismaRegistryStore implements RegistryStore {
               await tx.execute(insert.statement, insert.args);
             }
           }
+          await appendEvent(tx, {
+            type: 'config.version_created',
+            at: version.createdAt,
+            by: version.updatedBy,
+            name,
+            version: version.version,
+          });
           const head: ConfigHead = {
             name,
             latestVersion: expectedLatest + 1,
@@ -390,25 +371,42 @@ export class PrismaRegistryStore implements RegistryStore {
     });
   }
 
-  setDeleted(
-    name: string,
-    change: { deleted: boolean; at: Date; expectedLatest: number; classRefs: ClassRef[] },
-  ): Promise<AppendOutcome> {
+  setDeleted(name: string, change: DeletedChange): Promise<AppendOutcome> {
     return this.run(async () => {
       try {
-        return await this.prisma.$transaction(async (tx) => {
-          await this.waitForExclusiveWriter(tx, name);
-          const { count } = await tx.config.updateMany({
-            where: { name, latestVersion: change.expectedLatest, deleted: !change.deleted },
-            data: { deleted: change.deleted, deletedAt: change.deleted ? change.at : null },
-          });
-          if (count !== 1) throw new HeadMoved();
-          if (!change.deleted) await this.lockClasses(tx, change.classRefs);
+        return await this.sql.transaction(async (tx) => {
+          if (this.kind === 'postgresql') await tx.execute(WAIT_FOR_EXCLUSIVE_WRITER, [CONFIG_WRITE_LOCK, name]);
+          const [row] = await tx.rows(SET_DELETED, [
+            change.deleted,
+            change.deleted ? change.at : null,
+            name,
+            change.expectedLatest,
+            !change.deleted,
+          ]);
+          if (row === undefined) throw new HeadMoved();
+          if (!change.deleted) await this.checkClasses(tx, change.classRefs);
           // Class references are kept for live configs only: a deleted config blocks nothing.
-          await tx.configClassRef.deleteMany({ where: { configName: name } });
-          if (!change.deleted) await this.insertRefs(tx, name, change.classRefs);
-          const head = await tx.config.findUniqueOrThrow({ where: { name } });
-          return { ok: true as const, head: toHead(head) };
+          await tx.execute(DELETE_CLASS_REFS, [name]);
+          if (!change.deleted && change.classRefs.length > 0) {
+            const insert = insertClassRefs(name, change.classRefs);
+            await tx.execute(insert.statement, insert.args);
+          }
+          await appendEvent(tx, {
+            type: change.deleted ? 'config.deleted' : 'config.undeleted',
+            at: change.at,
+            by: change.by,
+            name,
+            version: change.expectedLatest,
+          });
+          const head: ConfigHead = {
+            name,
+            latestVersion: change.expectedLatest,
+            deleted: change.deleted,
+            deletedAt: change.deleted ? change.at : null,
+            createdAt: asDate(row.created_at),
+            updatedAt: asDate(row.updated_at),
+          };
+          return { ok: true as const, head };
         });
       } catch (error) {
         return this.appendFailure(error);
@@ -416,11 +414,15 @@ export class PrismaRegistryStore implements RegistryStore {
     });
   }
 
-  purge(name: string): Promise<boolean> {
-    return this.run(async () => {
-      const { count } = await this.prisma.config.deleteMany({ where: { name } });
-      return count > 0;
-    });
+  purge(name: string, change: { at: Date; by: string }): Promise<boolean> {
+    return this.run(() =>
+      this.sql.transaction(async (tx) => {
+        const [purged] = await tx.rows(PURGE_CONFIG, [name]);
+        if (purged === undefined) return false;
+        await appendEvent(tx, { type: 'config.purged', at: change.at, by: change.by, name, version: Number(purged.latest_version) });
+        return true;
+      }),
+    );
   }
 
   /**
@@ -501,6 +503,14 @@ export class PrismaRegistryStore implements RegistryStore {
     });
   }
 
+  listEvents(query: ListEventsQuery): Promise<{ items: RegistryEvent[]; lastRevision: number }> {
+    return this.run(() => listEvents(this.sql, query));
+  }
+
+  lastRevision(): Promise<number> {
+    return this.run(() => lastRevision(this.sql));
+  }
+
   counts(): Promise<RegistryCounts> {
     return this.run(async () => {
       const [configs, moduleClasses, tokens] = await Promise.all([
@@ -521,12 +531,6 @@ export class PrismaRegistryStore implements RegistryStore {
     });
   }
 
-  /** Waits (PostgreSQL) while another process holds the config's write lock; see writeExclusively. */
-  private async waitForExclusiveWriter(tx: Tx, name: string): Promise<void> {
-    if (this.kind !== 'postgresql') return;
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${CONFIG_WRITE_LOCK}::int4, hashtext(${name}))`;
-  }
-
   /**
    * Re-checks, inside the writing transaction, what the registry validated before it: every class
    * the version names is registered, and every quantized one still has fromObserved. On
@@ -535,21 +539,6 @@ export class PrismaRegistryStore implements RegistryStore {
    * sees its result); without the lock a fromObserved change and a write could each miss the
    * other. SQLite runs one write transaction at a time, so reading is enough there.
    */
-  private async lockClasses(tx: Tx, refs: ClassRef[]): Promise<void> {
-    if (refs.length === 0) return;
-    const ids = [...new Set(refs.map((r) => r.classId))].sort();
-    const rows =
-      this.kind === 'postgresql'
-        ? await tx.$queryRaw<Array<{ id: string; from_observed: boolean }>>`
-            SELECT id, from_observed FROM module_class WHERE id = ANY(${ids}) ORDER BY id FOR SHARE`
-        : (await tx.moduleClass.findMany({ where: { id: { in: ids } }, select: { id: true, fromObserved: true } })).map((r) => ({
-            id: r.id,
-            from_observed: r.fromObserved,
-          }));
-    assertClassesUsable(refs, new Map(rows.map((r) => [r.id, r.from_observed])));
-  }
-
-  /** lockClasses for an append on the driver (see there). */
   private async checkClasses(tx: SqlRunner, refs: ClassRef[]): Promise<void> {
     if (refs.length === 0) return;
     const ids = [...new Set(refs.map((r) => r.classId))].sort();
@@ -558,29 +547,15 @@ export class PrismaRegistryStore implements RegistryStore {
     assertClassesUsable(refs, new Map(rows.map((r) => [String(r.id), asBoolean(r.from_observed)])));
   }
 
-  private async insertRefs(tx: Tx, name: string, refs: ClassRef[]): Promise<void> {
-    if (refs.length === 0) return;
-    await tx.configClassRef.createMany({
-      data: refs.map((r) => ({ configName: name, classId: r.classId, asQuantized: r.asQuantized })),
-    });
-  }
-
   private appendFailure(error: unknown): AppendOutcome {
-    const kind = adapterErrorKind(error);
-    if (error instanceof HeadMoved || errorCode(error) === 'P2002' || kind === 'UniqueConstraintViolation') {
+    if (error instanceof HeadMoved || isUniqueViolation(error)) {
       return { ok: false, reason: 'conflict' };
     }
-    if (error instanceof ClassesChanged || errorCode(error) === 'P2003' || kind === 'ForeignKeyConstraintViolation') {
+    if (error instanceof ClassesChanged || isForeignKeyViolation(error)) {
       return { ok: false, reason: 'missing-class' };
     }
     throw error;
   }
-}
-
-/** The kind of a driver adapter error (DriverAdapterError keeps it in `cause`), for DriverSql statements. */
-function adapterErrorKind(error: unknown): string | undefined {
-  const kind = (error as { cause?: { kind?: unknown } } | null)?.cause?.kind;
-  return typeof kind === 'string' ? kind : undefined;
 }
 
 /** Every class the version names is registered, and every quantized one has fromObserved. */

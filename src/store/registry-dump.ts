@@ -64,6 +64,10 @@ export const DUMP_TABLES: readonly DumpTable[] = [
   // that does not have it is exported without it (tables a database lacks are skipped and named
   // in the header's `skippedTables`), so that dumps of registries from before it still load.
   { name: 'api_token' },
+  // The change feed with its revisions as they were, and the revision counter (seeded at 0 by its
+  // migration; the source's replaces it), so the first change after an import continues the feed.
+  { name: 'registry_revision', seeded: 'all' },
+  { name: 'registry_event' },
 ];
 
 export const DUMP_FORMAT = 'convert-config-registry-dump';

@@ -99,7 +99,7 @@ describe.each(BACKENDS)('the read cache on %s', (kind) => {
       expect((await elsewhere.appendVersion(append('n', v, [`v${v}`]))).ok).toBe(true);
       expect(attrsOf(await cached.getConfig('n'))).toEqual([`v${v}`]);
     }
-    expect(await elsewhere.purge('n')).toBe(true);
+    expect(await elsewhere.purge('n', { at: new Date(), by: 'test' })).toBe(true);
     expect(await cached.getConfig('n')).toBeNull();
   });
 

@@ -220,9 +220,9 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       if (request.query.purge) {
         // Erasing history is for admins; a soft delete (writers) keeps it.
         await app.requireAccess(request, 'admin');
-        await configs.purge(request.params.name);
+        await configs.purge(request.params.name, actorOf(request));
       } else {
-        await configs.delete(request.params.name, preconditions(request));
+        await configs.delete(request.params.name, preconditions(request), actorOf(request));
       }
       return sendEmpty(reply, 204);
     },
@@ -242,7 +242,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       response: { 200: configResponse('The restored config.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
     },
     handler: async function undeleteConfig(request, reply) {
-      const record = await configs.undelete(request.params.name, preconditions(request));
+      const record = await configs.undelete(request.params.name, preconditions(request), actorOf(request));
       return sendJsonText(reply.header('etag', etagOf(record.latest.version)), configBody(record));
     },
   });

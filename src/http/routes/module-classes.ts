@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from '../../registry/registry.js';
+import { actorOf } from '../actor.js';
 import { moduleClassView, sendEmpty } from '../representation.js';
 import {
   ConfigName,
@@ -40,7 +41,10 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
     },
     handler: async function createModuleClass(request, reply) {
       const { id, fromObserved, description } = request.body;
-      const record = await classes.create({ id, fromObserved: fromObserved ?? false, description: description ?? '' });
+      const record = await classes.create(
+        { id, fromObserved: fromObserved ?? false, description: description ?? '' },
+        actorOf(request),
+      );
       return reply.code(201).header('location', `/v1/module-classes/${record.id}`).send(moduleClassView(record));
     },
   });
@@ -106,7 +110,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
       const record = await classes.update(request.params.id, {
         ...(fromObserved === undefined ? {} : { fromObserved }),
         ...(description === undefined ? {} : { description: description ?? '' }),
-      });
+      }, actorOf(request));
       return moduleClassView(record);
     },
   });
@@ -124,7 +128,7 @@ export function moduleClassRoutes(app: FastifyInstance, registry: Registry): voi
       response: { 204: noContent('Deleted.'), ...problemResponses(400, 404, 409, 413, 415, 422) },
     },
     handler: async function deleteModuleClass(request, reply) {
-      await classes.delete(request.params.id);
+      await classes.delete(request.params.id, actorOf(request));
       return sendEmpty(reply, 204);
     },
   });
