@@ -52,6 +52,14 @@ export async function hasEvents(client: DemoClient): Promise<boolean> {
   return (await call(client, 'GET', '/v1/events?limit=1')).status === 200;
 }
 
+/** Whether the registry streams the change feed (GET /v1/events/stream, Server-Sent Events). */
+export async function hasEventStream(client: DemoClient): Promise<boolean> {
+  const controller = new AbortController();
+  const res = await fetch(`${client.base}/v1/events/stream`, { headers: { accept: 'text/event-stream', ...client.headers }, signal: controller.signal });
+  controller.abort();
+  return res.status === 200 && (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
+}
+
 export async function seedDemo(client: DemoClient): Promise<void> {
   for (const [id, fromObserved, description] of [
     ['my_pkg.observed.CustomConv', false, 'Observed conv with a fused BN'],

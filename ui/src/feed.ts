@@ -55,16 +55,33 @@ export async function recentEvents(filter: FeedFilter, count: number, signal: Ab
 export async function follow(filter: FeedFilter, after: number, handlers: FeedHandlers, signal: AbortSignal): Promise<void> {
   let last = after;
   let streamWorks = true;
+  let canWait = true;
   while (!signal.aborted) {
     try {
       if (streamWorks) {
         handlers.onState('connecting');
         const outcome = await stream(filter, last, signal, handlers, (revision) => (last = revision));
-        if (outcome === 'unsupported') streamWorks = false;
+        if (outcome === 'unsupported') {
+          streamWorks = false;
+          continue;
+        }
       } else {
         handlers.onState('polling');
         const started = Date.now();
-        const page = await api<{ items: RegistryEvent[]; lastRevision: number }>(`/v1/events?${query(filter, last, { wait: '25', limit: '100' })}`, { signal });
+        let page;
+        try {
+          page = await api<{ items: RegistryEvent[]; lastRevision: number }>(
+            `/v1/events?${query(filter, last, canWait ? { wait: '25', limit: '100' } : { limit: '100' })}`,
+            { signal },
+          );
+        } catch (error) {
+          // A registry without waiting refuses the parameter: ask without it, once a second.
+          if (canWait && error instanceof ApiError && error.status === 422) {
+            canWait = false;
+            continue;
+          }
+          throw error;
+        }
         if (page.data.items.length > 0) handlers.onEvents(page.data.items);
         last = Math.max(last, page.data.lastRevision);
         // A registry that answers at once (no waiting on its side) is asked once a second, not in a tight loop.
