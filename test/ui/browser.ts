@@ -6,8 +6,33 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { buildUi } from '../../scripts/build-ui.mjs';
 import { BROWSER_ARGS, CHROMIUM } from '../../scripts/ui-demo-data.js';
+
+/**
+ * The browser globals that page.evaluate's callbacks use: this project is typed for Node, and
+ * the DOM's lib would leak `document` and friends into the server's code. Each test file
+ * declares the ones it needs, module-scoped (`declare const document: PageGlobals['document']`).
+ */
+export interface PageGlobals {
+  document: {
+    activeElement: { id: string; tagName: string; textContent: string | null } | null;
+    documentElement: { scrollWidth: number; clientWidth: number };
+    querySelectorAll(selector: string): { length: number };
+    cookie: string;
+    addEventListener(
+      type: 'securitypolicyviolation',
+      listener: (e: { violatedDirective: string; blockedURI: string; sourceFile: string; lineNumber: number }) => void,
+    ): void;
+  };
+  window: { __csp?: string[] };
+  storage: { readonly length: number; [key: string]: unknown };
+  location: { href: string };
+}
+
+declare const document: PageGlobals['document'];
+declare const window: PageGlobals['window'];
 
 export interface UiBrowser {
   browser: Browser;
@@ -45,7 +70,7 @@ export async function watchedPage(browser: Browser, base: string, viewport = { w
   // The CSP's violation events, recorded before any of the page's own scripts run.
   await context.addInitScript(() => {
     const seen: string[] = [];
-    (window as unknown as { __csp: string[] }).__csp = seen;
+    window.__csp = seen;
     document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`));
   });
   const page = await context.newPage();
@@ -68,7 +93,17 @@ export async function watchedPage(browser: Browser, base: string, viewport = { w
   };
 }
 
+/** Closes the page's context after checking that it saw no CSP violation, script error or foreign request. */
+export async function closeWatched(watched: WatchedPage | undefined): Promise<void> {
+  if (watched === undefined) return;
+  const violations = await cspViolations(watched.page);
+  const problems = watched.take();
+  await watched.context.close();
+  expect(violations).toEqual([]);
+  expect(problems).toEqual([]);
+}
+
 /** CSP violations the page's document recorded (see watchedPage). */
 export async function cspViolations(page: Page): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
+  return page.evaluate(() => window.__csp ?? []);
 }

@@ -7,7 +7,9 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasAliases, hasEvents, seedDemo } from '../../scripts/ui-demo-data.js';
 import { startService, type TestService } from '../support/app.js';
-import { cspViolations, openBrowser, watchedPage, type UiBrowser, type WatchedPage } from './browser.js';
+import { cspViolations, openBrowser, watchedPage, type PageGlobals, type UiBrowser, type WatchedPage } from './browser.js';
+
+declare const document: PageGlobals['document'];
 
 /** Every page of the UI, each at a URL one can paste, and what shows it has rendered. */
 const PAGES: Array<[string, string, 'aliases' | 'events' | undefined]> = [

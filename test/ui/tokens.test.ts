@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, hasAliases, seedDemo } from '../../scripts/ui-demo-data.js';
 import { BACKENDS } from '../support/databases.js';
 import { startService, type TestService } from '../support/app.js';
-import { cspViolations, openBrowser, watchedPage, type UiBrowser, type WatchedPage } from './browser.js';
+import { closeWatched, openBrowser, watchedPage, type PageGlobals, type UiBrowser, type WatchedPage } from './browser.js';
+
+declare const document: PageGlobals['document'];
+declare const sessionStorage: PageGlobals['storage'];
+declare const localStorage: PageGlobals['storage'];
+declare const location: PageGlobals['location'];
 
 const ADMIN = `admin-${randomBytes(16).toString('hex')}`;
 
@@ -43,12 +48,11 @@ describe.each(BACKENDS)('web UI on a secured registry (%s)', (kind) => {
     watched = await watchedPage(ui.browser, base);
   }, 60_000);
   afterAll(async () => {
-    if (watched) {
-      expect(await cspViolations(watched.page)).toEqual([]);
-      expect(watched.take()).toEqual([]);
-      await watched.context.close();
+    try {
+      await closeWatched(watched);
+    } finally {
+      await svc?.close();
     }
-    await svc?.close();
   });
 
   it('asks for a token, refuses a wrong one, and shows a reader no write buttons', async () => {
@@ -134,8 +138,11 @@ describe.each(BACKENDS)('web UI with anonymous reads (%s)', (kind) => {
     watched = await watchedPage(ui.browser, base);
   }, 60_000);
   afterAll(async () => {
-    await watched?.context.close();
-    await svc?.close();
+    try {
+      await closeWatched(watched);
+    } finally {
+      await svc?.close();
+    }
   });
 
   it('reads without a token and offers to sign in for writing', async () => {

@@ -5,6 +5,7 @@ import { Breadcrumb, ConfigTabs } from '../components/config-tabs.js';
 import { CopyButton } from '../components/copy-button.js';
 import { PageTitle } from '../components/page-title.js';
 import { ProblemMessage } from '../components/problem-message.js';
+import { rollback as rollbackTo } from '../config-writes.js';
 import { When } from '../format.js';
 import { useLoad } from '../load.js';
 import { href, navigate, type Location } from '../router.js';
@@ -225,15 +226,10 @@ function ConfigActions({ name, latest, shown, reload }: { name: string; latest: 
   const isLatest = shown.version === latest.data.version;
   const rollback = () =>
     action.run(async () => {
-      const answer = await api<Config>(`/v1/configs/${seg(name)}/versions/${shown.version}/rollback`, {
-        method: 'POST',
-        ifMatch: latest.etag,
-      });
+      const said = await rollbackTo(name, shown.version, latest.data.version);
       navigate(href(`/configs/${name}`), { replace: true });
       reload();
-      return answer.data.version === latest.data.version
-        ? `Version ${latest.data.version} already equals version ${shown.version}: nothing to roll back.`
-        : `Rolled back: version ${answer.data.version} now equals version ${shown.version}.`;
+      return said;
     });
   const remove = () =>
     action.run(async () => {

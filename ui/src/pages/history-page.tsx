@@ -5,11 +5,12 @@ import { ClassLink } from '../components/class-link.js';
 import { Breadcrumb, ConfigTabs } from '../components/config-tabs.js';
 import { PageTitle } from '../components/page-title.js';
 import { ProblemMessage } from '../components/problem-message.js';
+import { rollback as rollbackTo } from '../config-writes.js';
 import { When } from '../format.js';
 import { useLoad } from '../load.js';
 import { href, navigate, type Location } from '../router.js';
 import { session } from '../session.js';
-import type { Config, ConfigVersion, Diff } from '../types.js';
+import type { ConfigVersion, Diff } from '../types.js';
 import { useSession } from '../use-session.js';
 
 /** Every version, newest first; any two compared side by side (the API's /diff). */
@@ -204,14 +205,9 @@ function VersionTable({ name, versions, reload }: { name: string; versions: Conf
   const latest = versions[0]!;
   const rollback = (version: number) =>
     action.run(async () => {
-      const answer = await api<Config>(`/v1/configs/${seg(name)}/versions/${version}/rollback`, {
-        method: 'POST',
-        ifMatch: `"${latest.version}"`,
-      });
+      const said = await rollbackTo(name, version, latest.version);
       reload();
-      return answer.data.version === latest.version
-        ? `Version ${latest.version} already equals version ${version}: nothing to roll back.`
-        : `Rolled back: version ${answer.data.version} now equals version ${version}.`;
+      return said;
     });
   return (
     <section aria-labelledby="versions-h">
