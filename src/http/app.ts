@@ -14,11 +14,13 @@ import { registerUi } from './plugins/ui.js';
 import { answerClientError, frameworkProblem, problem, registerProblemHandlers, sendProblem } from './problem.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
+import { aliasRoutes } from './routes/aliases.js';
 import { configRoutes } from './routes/configs.js';
 import { eventRoutes } from './routes/events.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { validateRoutes } from './routes/validate.js';
 import { validatorCompiler } from './validation.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -125,6 +127,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   operationRoutes(app, registry, metrics);
   moduleClassRoutes(app, registry);
   configRoutes(app, registry);
+  aliasRoutes(app, registry);
+  validateRoutes(app, registry);
   eventRoutes(app, registry);
   tokenRoutes(app, registry);
   await registerUi(app, options.uiRoot);

@@ -33,6 +33,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       servers: [{ url: '/', description: 'This server' }],
       tags: [
         { name: 'Configs', description: 'Named, versioned ConvertCustomConfigs.' },
+        { name: 'Aliases', description: 'Named pointers to config versions (production, staging), with their history.' },
         { name: 'Module classes', description: 'The registered class identifiers configs may name.' },
         { name: 'Events', description: 'The change feed: every change under a gap-free, commit-ordered revision.' },
         { name: 'Tokens', description: 'Bearer tokens and their roles (admin only).' },

@@ -373,7 +373,7 @@ export const VersionNumber = z
   .transform(Number)
   .meta({ type: 'integer', minimum: 1, maximum: 999_999_999, pattern: undefined });
 
-const BooleanFlag = z
+export const BooleanFlag = z
   .enum(['true', 'false'])
   .optional()
   .transform((v) => v === 'true')

@@ -8,7 +8,6 @@ import {
   contentHash,
   convertWarnings,
 } from '../domain/config-document.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { diffConfigs, type ConfigDiff } from '../domain/config-diff.js';
 import { renderPython } from '../domain/python.js';
 import type { QuantTypeName } from '../domain/quant-type.js';
@@ -21,6 +20,7 @@ import {
 } from './errors.js';
 import type { Page, PageTokens } from './page-token.js';
 import { checkWritePreconditions, type Preconditions } from './preconditions.js';
+import { backOff, MAX_WRITE_ATTEMPTS } from './retry.js';
 import { WriteQueue } from './write-queue.js';
 import type {
   ClassRef,
@@ -53,27 +53,25 @@ export interface ListConfigsParams {
   pageToken?: string;
 }
 
+/** How a write runs: `dryRun` answers exactly what it would, and stores nothing. */
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
 /** Who writes which config, under which preconditions; PUT may create it, the other writes may not. */
 interface WriteRequest {
   name: string;
   pre: Preconditions;
   actor: string;
   allowCreate: boolean;
+  dryRun: boolean;
 }
 
-/** Writers racing without If-Match are retried this many times before giving up with a 409. */
-const MAX_WRITE_ATTEMPTS = 25;
-
-/** The longest pause between two attempts of a write that lost a race. */
-const MAX_RETRY_DELAY_MS = 100;
-
-/**
- * Waits before retrying a write that lost the compare-and-set, a random time up to a cap that
- * doubles per attempt ("full jitter"). Without it, writers that lost together re-read together and
- * collide again: on PostgreSQL 16 writers on one config starved some of them into a 409.
- */
-function backOff(attempt: number): Promise<void> {
-  return sleep(Math.random() * Math.min(MAX_RETRY_DELAY_MS, 2 ** attempt));
+/** The canonical form a config would be stored as, without a name (POST /v1/validate). */
+export interface ValidatedConfig {
+  configJson: string;
+  contentHash: string;
+  warnings: string[];
 }
 
 /**
@@ -101,8 +99,8 @@ export class ConfigsService {
   }
 
   /** PUT: replaces the whole resource (left-out description and labels become empty). */
-  put(name: string, content: ConfigContent, pre: Preconditions, actor: string): Promise<WriteResult> {
-    return this.write({ name, pre, actor, allowCreate: true }, () => content);
+  put(name: string, content: ConfigContent, pre: Preconditions, actor: string, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write({ name, pre, actor, allowCreate: true, dryRun: options.dryRun ?? false }, () => content);
   }
 
   /** PATCH: `merge` turns the current content into the new one (RFC 7396 lives in the caller). */
@@ -111,8 +109,9 @@ export class ConfigsService {
     merge: (current: ConfigContent) => ConfigContent,
     pre: Preconditions,
     actor: string,
+    options: WriteOptions = {},
   ): Promise<WriteResult> {
-    return this.write({ name, pre, actor, allowCreate: false }, (current) => merge(contentOf(current!)));
+    return this.write({ name, pre, actor, allowCreate: false, dryRun: options.dryRun ?? false }, (current) => merge(contentOf(current!)));
   }
 
   /** PyTorch's `set_observed_to_quantized_mapping`: replaces in place or appends. */
@@ -123,8 +122,9 @@ export class ConfigsService {
     quantized: string,
     pre: Preconditions,
     actor: string,
+    options: WriteOptions = {},
   ): Promise<WriteResult> {
-    return this.write({ name, pre, actor, allowCreate: false }, (current) => {
+    return this.write({ name, pre, actor, allowCreate: false, dryRun: options.dryRun ?? false }, (current) => {
       const content = contentOf(current!);
       const config = ConvertCustomConfig.fromDict({ ...content.config })
         .setObservedToQuantizedMapping(observed, quantized, quantType)
@@ -139,8 +139,9 @@ export class ConfigsService {
     observed: string,
     pre: Preconditions,
     actor: string,
+    options: WriteOptions = {},
   ): Promise<WriteResult> {
-    return this.write({ name, pre, actor, allowCreate: false }, (current) => {
+    return this.write({ name, pre, actor, allowCreate: false, dryRun: options.dryRun ?? false }, (current) => {
       const content = contentOf(current!);
       const object = ConvertCustomConfig.fromDict({ ...content.config });
       const inner = object.observedToQuantizedMapping.get(quantType);
@@ -157,8 +158,9 @@ export class ConfigsService {
     attributes: string[],
     pre: Preconditions,
     actor: string,
+    options: WriteOptions = {},
   ): Promise<WriteResult> {
-    return this.write({ name, pre, actor, allowCreate: false }, (current) => {
+    return this.write({ name, pre, actor, allowCreate: false, dryRun: options.dryRun ?? false }, (current) => {
       const content = contentOf(current!);
       const config = ConvertCustomConfig.fromDict({ ...content.config })
         .setPreservedAttributes(attributes)
@@ -168,10 +170,16 @@ export class ConfigsService {
   }
 
   /** A new version equal to `version` (none if that equals the latest), re-validated. */
-  async rollback(name: string, version: number, pre: Preconditions, actor: string): Promise<WriteResult> {
+  async rollback(
+    name: string,
+    version: number,
+    pre: Preconditions,
+    actor: string,
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
     const target = await this.store.getVersion(name, version);
     if (target === null) throw versionNotFound(name, version);
-    return this.write({ name, pre, actor, allowCreate: false }, () => contentOfVersion(target));
+    return this.write({ name, pre, actor, allowCreate: false, dryRun: options.dryRun ?? false }, () => contentOfVersion(target));
   }
 
   /** Soft delete: hidden from GET and lists, history kept, no new version. */
@@ -179,8 +187,19 @@ export class ConfigsService {
     return this.#queue.run(name, () => this.deleteNow(name, pre, actor));
   }
 
-  undelete(name: string, pre: Preconditions, actor: string): Promise<ConfigRecord> {
-    return this.#queue.run(name, () => this.undeleteNow(name, pre, actor));
+  undelete(name: string, pre: Preconditions, actor: string, options: WriteOptions = {}): Promise<ConfigRecord> {
+    if (options.dryRun) return this.undeleteNow(name, pre, actor, true);
+    return this.#queue.run(name, () => this.undeleteNow(name, pre, actor, false));
+  }
+
+  /**
+   * The canonical form `config` would be stored as, its content hash and warnings, or the 422 a
+   * write of it would get (unregistered classes, quantized ones without fromObserved).
+   */
+  async validate(config: ConvertCustomConfigDict): Promise<ValidatedConfig> {
+    await this.validateClasses(config);
+    const configJson = canonicalJson(config);
+    return { configJson, contentHash: contentHash(configJson), warnings: convertWarnings(config) };
   }
 
   private async deleteNow(name: string, pre: Preconditions, actor: string): Promise<void> {
@@ -202,7 +221,7 @@ export class ConfigsService {
     throw contention(name);
   }
 
-  private async undeleteNow(name: string, pre: Preconditions, actor: string): Promise<ConfigRecord> {
+  private async undeleteNow(name: string, pre: Preconditions, actor: string, dryRun: boolean): Promise<ConfigRecord> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.store.getConfig(name);
       if (current === null) throw notFound(name);
@@ -212,6 +231,7 @@ export class ConfigsService {
       }
       const config = parseStored(current.latest);
       const refs = await this.validateClasses(config);
+      if (dryRun) return { head: { ...current.head, deleted: false, deletedAt: null }, latest: current.latest };
       const outcome = await this.store.setDeleted(name, {
         deleted: false,
         at: this.now(),
@@ -293,7 +313,11 @@ export class ConfigsService {
   }
 
   async python(name: string, version: number | undefined): Promise<string> {
-    const record = await this.getVersionOrLatest(name, version);
+    return this.pythonOf(await this.getVersionOrLatest(name, version));
+  }
+
+  /** The runnable snippet that builds this version's ConvertCustomConfig. */
+  pythonOf(record: VersionRecord): string {
     return renderPython(parseStored(record), { name: record.name, version: record.version });
   }
 
@@ -336,6 +360,14 @@ export class ConfigsService {
   }
 
   private write(request: WriteRequest, build: (current: ConfigRecord | null) => ConfigContent): Promise<WriteResult> {
+    // A dry run writes nothing, so it neither queues behind this process's writes nor races anyone:
+    // one attempt on what is committed now answers it.
+    if (request.dryRun) {
+      return this.attemptWrite(request, build, false).then((result) => {
+        if (result === 'retry') throw new Error('a dry run never appends, so it never loses a race');
+        return result;
+      });
+    }
     return this.#queue.run(request.name, () => this.writeNow(request, build));
   }
 
@@ -357,7 +389,7 @@ export class ConfigsService {
 
   /** One read, build, validate and append; 'retry' when the head moved or a class changed meanwhile. */
   private async attemptWrite(
-    { name, pre, actor, allowCreate }: WriteRequest,
+    { name, pre, actor, allowCreate, dryRun }: WriteRequest,
     build: (current: ConfigRecord | null) => ConfigContent,
     holdsWriteLock: boolean,
   ): Promise<WriteResult | 'retry'> {
@@ -397,6 +429,7 @@ export class ConfigsService {
       createdAt: at,
       updatedBy: actor,
     };
+    if (dryRun) return { record: wouldAppend(current, version), outcome: current === null ? 'created' : 'updated', warnings };
     const outcome = await this.store.appendVersion({
       expectedLatest: current?.head.latestVersion ?? 0,
       version,
@@ -418,6 +451,15 @@ export class ConfigsService {
     // Otherwise re-read and re-apply on top of the winner (or re-validate a vanished class).
     return 'retry';
   }
+}
+
+/** The record an append of `version` after `current` would answer (a dry run's reply). */
+function wouldAppend(current: ConfigRecord | null, version: VersionRecord): ConfigRecord {
+  const head: ConfigHead =
+    current === null
+      ? { name: version.name, latestVersion: 1, deleted: false, deletedAt: null, createdAt: version.createdAt, updatedAt: version.createdAt }
+      : { ...current.head, latestVersion: version.version, updatedAt: version.createdAt };
+  return { head, latest: version };
 }
 
 export function parseStored(record: VersionRecord): ConvertCustomConfigDict {

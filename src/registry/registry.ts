@@ -1,3 +1,4 @@
+import { AliasesService } from './aliases.js';
 import { ConfigsService } from './configs.js';
 import { EventsService } from './events.js';
 import { ModuleClassesService } from './module-classes.js';
@@ -7,6 +8,7 @@ import { TokensService, type TokensOptions } from './tokens.js';
 
 /** The registry's use cases, wired to one store. */
 export interface Registry {
+  aliases: AliasesService;
   configs: ConfigsService;
   events: EventsService;
   moduleClasses: ModuleClassesService;
@@ -28,6 +30,7 @@ export async function createRegistry(
 ): Promise<Registry> {
   const pageTokens = new PageTokens(await store.pageTokenKey());
   return {
+    aliases: new AliasesService(store, pageTokens, now),
     configs: new ConfigsService(store, pageTokens, now),
     events: new EventsService(store),
     moduleClasses: new ModuleClassesService(store, pageTokens, now),

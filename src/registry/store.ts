@@ -107,6 +107,56 @@ export interface TokenRecord {
 
 export type RevokeOutcome = 'revoked' | 'not-found' | 'last-admin';
 
+/** A named pointer to one version of one config; `moves` (its ETag) counts the times it was set. */
+export interface AliasRecord {
+  name: string;
+  alias: string;
+  version: number;
+  protected: boolean;
+  moves: number;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+/** One entry of an alias's history, newest first by `seq`; `version` null is a deletion. */
+export interface AliasMove {
+  seq: number;
+  version: number | null;
+  previousVersion: number | null;
+  protected: boolean;
+  /** The alias's moves after this entry (a deletion keeps the count). */
+  moves: number;
+  movedAt: Date;
+  movedBy: string;
+}
+
+/**
+ * Set an alias: create it (`expected` null: it must not exist) or move it from the state it was
+ * read in (`expected`: compare-and-set on its moves). The new moves is the expected one plus one,
+ * or, for a new alias, one more than its history last counted.
+ */
+export interface SetAlias {
+  name: string;
+  alias: string;
+  version: number;
+  protected: boolean;
+  expected: { moves: number; version: number } | null;
+  /** A config holds at most this many aliases: creating one more is refused, atomically. */
+  maxAliases: number;
+  at: Date;
+  by: string;
+}
+
+export type AliasWriteOutcome =
+  | { ok: true; record: AliasRecord }
+  /** Someone else set or deleted the alias (or created it) first. */
+  | { ok: false; reason: 'conflict' }
+  /** The config was deleted or purged meanwhile. */
+  | { ok: false; reason: 'config-gone' }
+  /** The version does not exist (a purge and a new config of the same name came in between). */
+  | { ok: false; reason: 'missing-version' }
+  | { ok: false; reason: 'too-many' };
+
 /** What a change is, in the feed (API.md, "Change feed and watching"). Tokens never appear. */
 export type EventType =
   | 'config.version_created' | 'config.deleted' | 'config.undeleted' | 'config.purged'
@@ -216,4 +266,18 @@ export interface RegistryStore {
   listEvents(query: ListEventsQuery): Promise<{ items: RegistryEvent[]; lastRevision: number }>;
   /** The newest committed revision (0 when none). */
   lastRevision(): Promise<number>;
+
+  getAlias(name: string, alias: string): Promise<AliasRecord | null>;
+  /** All aliases of a config, by alias ascending. */
+  listAliases(name: string): Promise<AliasRecord[]>;
+  /** Newest first; `before` is the seq to continue below. */
+  listAliasHistory(name: string, alias: string, query: { before?: number; limit: number }): Promise<AliasMove[]>;
+  /**
+   * Sets or moves the alias, records the move and appends alias.set, in one transaction that holds
+   * the config's row lock (so the count of aliases cannot be raced past maxAliases) and fails when
+   * the config is no longer live.
+   */
+  setAlias(change: SetAlias): Promise<AliasWriteOutcome>;
+  /** Deletes the alias if its moves are still `expectedMoves`, records it, appends alias.deleted. */
+  deleteAlias(change: { name: string; alias: string; expectedMoves: number; at: Date; by: string }): Promise<AliasWriteOutcome>;
 }

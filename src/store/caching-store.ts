@@ -1,5 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type {
+  AliasMove,
+  AliasRecord,
+  AliasWriteOutcome,
   AppendOutcome,
   AppendVersion,
   ConfigHead,
@@ -14,6 +17,7 @@ import type {
   RegistryEvent,
   RegistryStore,
   RevokeOutcome,
+  SetAlias,
   TokenRecord,
   VersionRecord,
 } from '../registry/store.js';
@@ -277,6 +281,28 @@ export class CachingRegistryStore implements RegistryStore {
 
   lastRevision(): Promise<number> {
     return this.inner.lastRevision();
+  }
+
+  // Aliases are read from the database every time: a reader by alias wants the move that was just
+  // made, and an alias write changes no config record that is kept here.
+  getAlias(name: string, alias: string): Promise<AliasRecord | null> {
+    return this.inner.getAlias(name, alias);
+  }
+
+  listAliases(name: string): Promise<AliasRecord[]> {
+    return this.inner.listAliases(name);
+  }
+
+  listAliasHistory(name: string, alias: string, query: { before?: number; limit: number }): Promise<AliasMove[]> {
+    return this.inner.listAliasHistory(name, alias, query);
+  }
+
+  setAlias(change: SetAlias): Promise<AliasWriteOutcome> {
+    return this.inner.setAlias(change);
+  }
+
+  deleteAlias(change: { name: string; alias: string; expectedMoves: number; at: Date; by: string }): Promise<AliasWriteOutcome> {
+    return this.inner.deleteAlias(change);
   }
 
   /**

@@ -1,5 +1,8 @@
 import { isRole } from '../registry/access.js';
 import type {
+  AliasMove,
+  AliasRecord,
+  AliasWriteOutcome,
   AppendOutcome,
   AppendVersion,
   ClassRef,
@@ -15,10 +18,12 @@ import type {
   RegistryEvent,
   RegistryStore,
   RevokeOutcome,
+  SetAlias,
   TokenRecord,
   VersionRecord,
 } from '../registry/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
+import { AliasStore } from './alias-store.js';
 import { CachingRegistryStore } from './caching-store.js';
 import type { Database, DatabaseKind } from './database.js';
 import {
@@ -143,12 +148,14 @@ export class PrismaRegistryStore implements RegistryStore {
   /** The hot statements: a config read, an append, a page of configs (see driver-sql.ts). */
   private readonly sql: DriverSql;
   readonly commitStamp: () => number | undefined;
+  private readonly aliases: AliasStore;
 
   constructor(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'>) {
     this.prisma = database.prisma;
     this.kind = database.kind;
     this.sql = database.sql;
     this.commitStamp = database.commitStamp;
+    this.aliases = new AliasStore(database.sql);
   }
 
   /** Runs a store operation, turning connection failures into the registry's UnavailableError. */
@@ -509,6 +516,26 @@ export class PrismaRegistryStore implements RegistryStore {
 
   lastRevision(): Promise<number> {
     return this.run(() => lastRevision(this.sql));
+  }
+
+  getAlias(name: string, alias: string): Promise<AliasRecord | null> {
+    return this.run(() => this.aliases.get(name, alias));
+  }
+
+  listAliases(name: string): Promise<AliasRecord[]> {
+    return this.run(() => this.aliases.list(name));
+  }
+
+  listAliasHistory(name: string, alias: string, query: { before?: number; limit: number }): Promise<AliasMove[]> {
+    return this.run(() => this.aliases.history(name, alias, query));
+  }
+
+  setAlias(change: SetAlias): Promise<AliasWriteOutcome> {
+    return this.run(() => this.aliases.set(change));
+  }
+
+  deleteAlias(change: { name: string; alias: string; expectedMoves: number; at: Date; by: string }): Promise<AliasWriteOutcome> {
+    return this.run(() => this.aliases.delete(change));
   }
 
   counts(): Promise<RegistryCounts> {

@@ -60,6 +60,9 @@ export const DUMP_TABLES: readonly DumpTable[] = [
   { name: 'config_version' },
   { name: 'config_label' },
   { name: 'config_class_ref' },
+  // Aliases (after the versions they name) and every move of each, deletions included.
+  { name: 'config_alias' },
+  { name: 'config_alias_move' },
   // Bearer tokens (name, role, hash of the secret). The table comes with the auth work; a database
   // that does not have it is exported without it (tables a database lacks are skipped and named
   // in the header's `skippedTables`), so that dumps of registries from before it still load.

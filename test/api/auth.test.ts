@@ -39,6 +39,13 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   setPreservedAttributes: 'writer',
   getConfigDict: 'reader',
   getConfigPython: 'reader',
+  setConfigAlias: 'writer',
+  listConfigAliases: 'reader',
+  getConfigAlias: 'reader',
+  deleteConfigAlias: 'writer',
+  listConfigAliasHistory: 'reader',
+  listEvents: 'reader',
+  validateConfig: 'reader',
   createToken: 'admin',
   listTokens: 'admin',
   revokeToken: 'admin',
@@ -53,6 +60,7 @@ const PATH_VALUES: Record<string, string> = {
   version: '1',
   quantType: 'static',
   observedClass: 'torch.ao.nn.quantizable.LSTM',
+  alias: 'production',
 };
 
 interface Operation {

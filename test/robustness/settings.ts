@@ -27,6 +27,14 @@ export const contentionWrites = () => count('CONTENTION_WRITES', 4, 25);
 /** Rounds of each race (creates, class deletion vs write, ...). */
 export const raceRounds = () => count('RACE_ROUNDS', 6, 60);
 
+/** Writers, and writes per writer, in the feed-order suite (two replicas, one follower). */
+export const feedWriters = () => count('FEED_WRITERS', 40, 80);
+export const feedWrites = () => count('FEED_WRITES', 5, 25);
+
+/** Racers per round, and rounds, of the If-Match alias race. */
+export const aliasRacers = () => count('ALIAS_RACERS', 200, 200);
+export const aliasRounds = () => count('ALIAS_ROUNDS', 3, 20);
+
 /** SIGKILLs per crash run. */
 export const crashKills = () => count('CRASH_KILLS', 3, 15);
 

@@ -15,10 +15,18 @@ export interface FeedEvent {
 }
 
 /** Every event after `after`, through GET /v1/events, following lastRevision. */
-export async function readFeed(app: FastifyInstance, after = 0, query = ''): Promise<FeedEvent[]> {
+export async function readFeed(
+  app: FastifyInstance,
+  after = 0,
+  options: { query?: string; headers?: Record<string, string> } = {},
+): Promise<FeedEvent[]> {
   const events: FeedEvent[] = [];
   for (;;) {
-    const res = await app.inject({ method: 'GET', url: `/v1/events?after=${after}&limit=1000${query}` });
+    const res = await app.inject({
+      method: 'GET',
+      url: `/v1/events?after=${after}&limit=1000${options.query ?? ''}`,
+      headers: options.headers ?? {},
+    });
     if (res.statusCode !== 200) throw new Error(`GET /v1/events: ${res.statusCode} ${res.body}`);
     const page = res.json() as { items: FeedEvent[]; lastRevision: number };
     events.push(...page.items);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { applyMergePatch } from '../../domain/merge-patch.js';
@@ -6,9 +6,12 @@ import { renderPython } from '../../domain/python.js';
 import type { ConfigContent, WriteResult } from '../../registry/configs.js';
 import type { ConfigRecord, VersionRecord } from '../../registry/store.js';
 import { InvalidError } from '../../registry/errors.js';
-import { etagOf, ifNoneMatchHolds, type Preconditions } from '../../registry/preconditions.js';
+import { etagOf, ifNoneMatchHolds } from '../../registry/preconditions.js';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
+import { ConfigReadQuery, ExportQuery } from '../alias-schemas.js';
+import { preconditions } from '../conditional.js';
+import { DryRunQuery, markDryRun, withDryRun } from '../dry-run.js';
 import { configBody, pageBody, sendEmpty, sendJsonText, versionBody } from '../representation.js';
 import {
   configContent,
@@ -29,10 +32,9 @@ import {
   SetMappingBody,
   SetPreservedAttributesBody,
   VersionParams,
-  VersionQuery,
 } from '../schemas.js';
 import { problemsFromIssues } from '../validation.js';
-import { configResponse, ETAG, jsonResponse, noContent, problemResponses } from './responses.js';
+import { configResponse, CONTENT_LOCATION, ETAG, jsonResponse, noContent, problemResponses } from './responses.js';
 
 const TAG = 'Configs';
 
@@ -50,16 +52,10 @@ const GetHeaders = z.looseObject({
 const ConfigPage = pageOf(ConfigSchema, 'ConfigPage', exampleOf(ConfigSchema));
 const VersionPage = pageOf(ConfigVersionSchema, 'ConfigVersionPage', exampleOf(ConfigVersionSchema));
 
-const PYTHON_EXAMPLE = renderPython(exampleOf(ConfigDictSchema), { name: 'resnet50-int8', version: 3 });
+/** A read that may be by alias: the version as ETag and, by alias, where that version lives. */
+const BY_ALIAS_HEADERS = { ETag: ETAG, 'Content-Location': CONTENT_LOCATION };
 
-function preconditions(request: FastifyRequest): Preconditions {
-  const pre: Preconditions = {};
-  const ifMatch = request.headers['if-match'];
-  const ifNoneMatch = request.headers['if-none-match'];
-  if (typeof ifMatch === 'string') pre.ifMatch = ifMatch;
-  if (typeof ifNoneMatch === 'string') pre.ifNoneMatch = ifNoneMatch;
-  return pre;
-}
+const PYTHON_EXAMPLE = renderPython(exampleOf(ConfigDictSchema), { name: 'resnet50-int8', version: 3 });
 
 function sendConfig(reply: FastifyReply, result: WriteResult, nameForLocation?: string): FastifyReply {
   const status = result.outcome === 'created' ? 201 : 200;
@@ -118,6 +114,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
     method: 'PUT',
     url: '/v1/configs/:name',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'putConfig',
       tags: [TAG],
@@ -126,17 +123,20 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         'Replaces the whole resource (a left-out description or labels becomes empty). A result equal to the latest ' +
         'version makes no new version and answers 200 with it.',
       params: NameParams,
+      querystring: DryRunQuery,
       headers: PutHeaders,
       body: ConfigContentSchema,
-      response: {
+      response: withDryRun({
         200: configResponse('Replaced, or unchanged (no new version).'),
         201: configResponse('Created as version 1.', { created: true }),
         ...problemResponses(400, 409, 412, 413, 415, 422),
-      },
+      }),
     },
     handler: async function putConfig(request, reply) {
       const content = configContent(request.body);
-      const result = await configs.put(request.params.name, content, preconditions(request), actorOf(request));
+      const result = await configs.put(request.params.name, content, preconditions(request), actorOf(request), {
+        dryRun: request.query.dryRun,
+      });
       return sendConfig(reply, result, request.params.name);
     },
   });
@@ -149,11 +149,14 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       operationId: 'getConfig',
       tags: [TAG],
       summary: 'Get a config',
-      description: 'The latest version. Sends the version as a strong ETag; If-None-Match answers 304.',
+      description:
+        'The latest version, or with `?alias=` the version the alias names (Content-Location: that version). Sends ' +
+        'the version as a strong ETag; If-None-Match answers 304.',
       params: NameParams,
+      querystring: ConfigReadQuery,
       headers: GetHeaders,
       response: {
-        200: configResponse('The config.'),
+        200: configResponse('The config.', { byAlias: true }),
         304: noContent('Not modified: the version in If-None-Match is current.', { ETag: ETAG }),
         ...problemResponses(404, 422),
       },
@@ -167,6 +170,13 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         if (typeof inm === 'string' && !ifNoneMatchHolds(inm, record.latest.version)) return sendEmpty(reply, 304);
         return sendJsonText(reply, configBody(record));
       };
+      const { alias } = request.query;
+      if (alias !== undefined) {
+        return registry.aliases.resolve(request.params.name, alias).then(({ record }) => {
+          reply.header('content-location', `/v1/configs/${record.head.name}/versions/${record.latest.version}`);
+          return send(record);
+        });
+      }
       const found = configs.get(request.params.name);
       return found instanceof Promise ? found.then(send) : send(found);
     },
@@ -176,6 +186,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
     method: 'PATCH',
     url: '/v1/configs/:name',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'patchConfig',
       tags: [TAG],
@@ -184,10 +195,11 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         'RFC 7396 merge patch (application/merge-patch+json) over {config, description, labels}. The result is validated ' +
         'and canonicalised like a PUT; problems point into the merged document.',
       params: NameParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
       body: PatchConfigBody,
       consumes: ['application/merge-patch+json', 'application/json'],
-      response: { 200: configResponse('Patched, or unchanged.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('Patched, or unchanged.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function patchConfig(request, reply) {
       const result = await configs.patch(
@@ -195,6 +207,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         mergeInto(request.body),
         preconditions(request),
         actorOf(request),
+        { dryRun: request.query.dryRun },
       );
       return sendConfig(reply, result);
     },
@@ -232,17 +245,21 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
     method: 'POST',
     url: '/v1/configs/:name/undelete',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'undeleteConfig',
       tags: [TAG],
       summary: 'Undelete a config',
       description: 'Restores a soft-deleted config; 422 if its latest version names a class no longer registered.',
       params: NameParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
-      response: { 200: configResponse('The restored config.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('The restored config.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function undeleteConfig(request, reply) {
-      const record = await configs.undelete(request.params.name, preconditions(request), actorOf(request));
+      const record = await configs.undelete(request.params.name, preconditions(request), actorOf(request), {
+        dryRun: request.query.dryRun,
+      });
       return sendJsonText(reply.header('etag', etagOf(record.latest.version)), configBody(record));
     },
   });
@@ -288,6 +305,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
     method: 'POST',
     url: '/v1/configs/:name/versions/:version/rollback',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'rollbackConfig',
       tags: [TAG],
@@ -296,11 +314,12 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         "A new version whose config, description and labels equal that version's (none if that equals the latest); " +
         're-validated like a write.',
       params: VersionParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
-      response: {
+      response: withDryRun({
         200: configResponse('The config, now at a new version equal to the old one (or unchanged).'),
         ...problemResponses(400, 404, 409, 412, 413, 415, 422),
-      },
+      }),
     },
     handler: async function rollbackConfig(request, reply) {
       const result = await configs.rollback(
@@ -308,6 +327,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         request.params.version,
         preconditions(request),
         actorOf(request),
+        { dryRun: request.query.dryRun },
       );
       return sendConfig(reply, result);
     },
@@ -335,6 +355,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
     method: 'PUT',
     url: '/v1/configs/:name/mappings/:quantType/:observedClass',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'setObservedToQuantizedMapping',
       tags: [TAG],
@@ -342,9 +363,10 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       description:
         "PyTorch's set_observed_to_quantized_mapping: an existing key keeps its position, a new one is appended.",
       params: MappingParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
       body: SetMappingBody,
-      response: { 200: configResponse('The config with the mapping set.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('The config with the mapping set.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function setObservedToQuantizedMapping(request, reply) {
       const { name, quantType, observedClass } = request.params;
@@ -355,6 +377,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         request.body.quantizedClass,
         preconditions(request),
         actorOf(request),
+        { dryRun: request.query.dryRun },
       );
       return sendConfig(reply, result);
     },
@@ -364,18 +387,22 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
     method: 'DELETE',
     url: '/v1/configs/:name/mappings/:quantType/:observedClass',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'removeObservedToQuantizedMapping',
       tags: [TAG],
       summary: 'Remove one mapping',
       description: 'Removes the mapping of an observed class under a quant type; 404 if it is absent.',
       params: MappingParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
-      response: { 200: configResponse('The config without the mapping.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('The config without the mapping.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function removeObservedToQuantizedMapping(request, reply) {
       const { name, quantType, observedClass } = request.params;
-      const result = await configs.removeMapping(name, quantType, observedClass, preconditions(request), actorOf(request));
+      const result = await configs.removeMapping(name, quantType, observedClass, preconditions(request), actorOf(request), {
+        dryRun: request.query.dryRun,
+      });
       return sendConfig(reply, result);
     },
   });
@@ -384,15 +411,17 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
     method: 'PUT',
     url: '/v1/configs/:name/preserved-attributes',
     config: { access: 'write' },
+    onRequest: markDryRun,
     schema: {
       operationId: 'setPreservedAttributes',
       tags: [TAG],
       summary: 'Replace the preserved attributes',
       description: "PyTorch's set_preserved_attributes: replaces the list (order and duplicates kept).",
       params: NameParams,
+      querystring: DryRunQuery,
       headers: PreconditionHeaders,
       body: SetPreservedAttributesBody,
-      response: { 200: configResponse('The config with the new list.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) },
+      response: withDryRun({ 200: configResponse('The config with the new list.'), ...problemResponses(400, 404, 409, 412, 413, 415, 422) }),
     },
     handler: async function setPreservedAttributes(request, reply) {
       const result = await configs.setPreservedAttributes(
@@ -400,6 +429,7 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
         request.body.attributes,
         preconditions(request),
         actorOf(request),
+        { dryRun: request.query.dryRun },
       );
       return sendConfig(reply, result);
     },
@@ -415,18 +445,24 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       summary: 'Export the to_dict JSON',
       description: 'The bare to_dict JSON, ready for ConvertCustomConfig.from_dict once identifiers are resolved.',
       params: NameParams,
-      querystring: VersionQuery,
+      querystring: ExportQuery,
       response: {
-        200: jsonResponse(ConfigDictSchema, 'The to_dict JSON of the version (latest by default).', { ETag: ETAG }),
+        200: jsonResponse(ConfigDictSchema, 'The to_dict JSON of the version (latest by default).', BY_ALIAS_HEADERS),
         ...problemResponses(404, 422),
       },
     },
     // Not async, like getConfig: the latest version of a config held as current is answered at once.
     handler: function getConfigDict(request, reply) {
       const { name } = request.params;
-      const { version } = request.query;
+      const { version, alias } = request.query;
       const send = (record: VersionRecord) => sendJsonText(reply.header('etag', etagOf(record.version)), record.configJson);
       if (version !== undefined) return configs.getVersion(name, version).then(send);
+      if (alias !== undefined) {
+        return registry.aliases.resolve(name, alias).then(({ version: named }) => {
+          reply.header('content-location', `/v1/configs/${name}/dict?version=${named.version}`);
+          return send(named);
+        });
+      }
       const found = configs.get(name);
       return found instanceof Promise ? found.then((record) => send(record.latest)) : send(found.latest);
     },
@@ -442,18 +478,27 @@ export function configRoutes(app: FastifyInstance, registry: Registry): void {
       summary: 'Export a Python snippet',
       description: 'A runnable snippet that imports the classes and builds the ConvertCustomConfig with chained setters.',
       params: NameParams,
-      querystring: VersionQuery,
+      querystring: ExportQuery,
       response: {
         200: {
           description: 'Python source that builds the ConvertCustomConfig.',
+          headers: BY_ALIAS_HEADERS,
           content: { 'text/x-python': { schema: z.string(), example: PYTHON_EXAMPLE } },
         },
         ...problemResponses(404, 422),
       },
     },
     handler: async function getConfigPython(request, reply) {
-      const source = await configs.python(request.params.name, request.query.version);
-      return reply.type('text/x-python; charset=utf-8').send(source);
+      const { name } = request.params;
+      const { version, alias } = request.query;
+      let record: VersionRecord;
+      if (alias === undefined) {
+        record = await configs.getVersionOrLatest(name, version);
+      } else {
+        record = (await registry.aliases.resolve(name, alias)).version;
+        reply.header('content-location', `/v1/configs/${name}/python?version=${record.version}`);
+      }
+      return reply.header('etag', etagOf(record.version)).type('text/x-python; charset=utf-8').send(configs.pythonOf(record));
     },
   });
 }

@@ -27,6 +27,10 @@ export const ETAG: HeaderDoc = {
   description: 'The config version as a strong entity tag, e.g. `"3"`: send it back in If-Match (writes) or If-None-Match (reads).',
 };
 export const LOCATION: HeaderDoc = { type: 'string', description: 'The path of the created resource.' };
+export const CONTENT_LOCATION: HeaderDoc = {
+  type: 'string',
+  description: 'Read by `?alias=`: the URL of the version the alias names (e.g. `/v1/configs/resnet50-int8/versions/3`).',
+};
 const RETRY_AFTER: HeaderDoc = { type: 'integer', description: 'Seconds to wait before retrying.' };
 const WWW_AUTHENTICATE: HeaderDoc = { type: 'string', description: 'The Bearer challenge (RFC 6750).' };
 
@@ -39,8 +43,12 @@ export function jsonResponse(
 }
 
 /** A response that carries a config: it always sends the version as ETag (API.md, "Configs"). */
-export function configResponse(description: string, options: { created?: boolean } = {}): DocumentedResponse {
-  return jsonResponse(ConfigSchema, description, options.created ? { ETag: ETAG, Location: LOCATION } : { ETag: ETAG });
+export function configResponse(description: string, options: { created?: boolean; byAlias?: boolean } = {}): DocumentedResponse {
+  return jsonResponse(ConfigSchema, description, {
+    ETag: ETAG,
+    ...(options.created ? { Location: LOCATION } : {}),
+    ...(options.byAlias ? { 'Content-Location': CONTENT_LOCATION } : {}),
+  });
 }
 
 export function noContent(description: string, headers?: Record<string, HeaderDoc>): DocumentedResponse {
