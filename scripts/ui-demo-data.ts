@@ -102,7 +102,7 @@ export async function seedDemo(client: DemoClient): Promise<void> {
   await must(client, 'PUT', '/v1/configs/old-experiment', { config: {}, description: 'Abandoned', labels: { team: 'vision' } });
   await must(client, 'DELETE', '/v1/configs/old-experiment');
   if (await hasAliases(client)) {
-    await must(client, 'PUT', '/v1/configs/resnet50-int8/aliases/production', { version: 1 });
+    await must(client, 'PUT', '/v1/configs/resnet50-int8/aliases/production', { version: 1, protected: true });
     await must(client, 'PUT', '/v1/configs/resnet50-int8/aliases/production', { version: 2 }, { 'if-match': '"1"' });
     await must(client, 'PUT', '/v1/configs/resnet50-int8/aliases/staging', { version: 3 });
   }

@@ -120,8 +120,8 @@ describe.each(BACKENDS)('web UI journeys (%s)', (kind) => {
     if (!available.aliases) return context.skip('the registry has no aliases endpoints (the aliases issue) yet');
     const { page } = watched;
     await page.goto(`${base}/ui/configs/resnet50-int8/aliases`);
-    await page.getByLabel('Alias').fill('production');
-    await page.getByLabel('Version').selectOption('3');
+    await page.getByLabel('Alias', { exact: true }).fill('production');
+    await page.getByLabel('Version', { exact: true }).selectOption('3');
     await page.getByRole('button', { name: 'Move production' }).click();
     await page.getByText('Moved production to version 3.').waitFor();
     const alias = await (await call(client(), 'GET', '/v1/configs/resnet50-int8/aliases/production')).json();

@@ -112,6 +112,18 @@ describe.each(BACKENDS)('web UI on a secured registry (%s)', (kind) => {
     expect(latest).toMatchObject({ version: 4, updatedBy: 'ci-vision' });
     await page.goto(`${base}/ui/configs/resnet50-int8`);
     await page.getByRole('button', { name: 'Delete config' }).waitFor();
+    if (aliases) {
+      // production is protected: a writer may move staging but not production, and if they try anyway the
+      // server's 403 is what the page shows.
+      await page.goto(`${base}/ui/configs/resnet50-int8/aliases`);
+      await page.getByRole('button', { name: 'Delete staging' }).waitFor();
+      expect(await page.getByRole('button', { name: 'Delete production' }).count()).toBe(0);
+      expect(await page.getByLabel(/Protected/).count()).toBe(0);
+      await page.getByLabel('Alias', { exact: true }).fill('production');
+      await page.getByRole('button', { name: 'Move production' }).click();
+      expect(await page.getByRole('alert').innerText()).toContain('(403)');
+      expect(await (await call({ base, headers: { authorization: `Bearer ${tokens.reader}` } }, 'GET', '/v1/configs/resnet50-int8/aliases/production')).json()).toMatchObject({ version: 2 });
+    }
     // A new tab of the same browser session keeps nothing: sessionStorage is per tab.
     const fresh = await watched.context.newPage();
     await fresh.goto(`${base}/ui/configs`);
