@@ -151,7 +151,7 @@ describe('web UI: serving, weight, accessibility', () => {
       if (overflow > 0) report.push(`${path}: the page is ${overflow} px wider than the window`);
     }
     expect(report).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   it('works from the keyboard: skip link, filter form, a config link, focus on the new page heading', async () => {
     const page = desktop.page;
