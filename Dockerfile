@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The registry service, built the way CI builds and tests it (.ci/run) and started the way the
 # README starts it:
-#   build    npm ci (generates both Prisma clients, builds dist/), the
+#   build    npm ci (generates both Prisma clients, builds dist/ and the web UI in dist/ui/), the
 #            same checks as .ci/run, then the dev dependencies pruned away;
 #   runtime  dist/, the production node_modules and the migrations, run as the unprivileged
 #            `node` user with `node dist/main.js` (package.json's "start").
@@ -21,6 +21,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json prisma.con
 COPY scripts ./scripts
 COPY prisma ./prisma
 COPY src ./src
+COPY ui ./ui
 RUN npm ci --no-audit --no-fund
 RUN node -e "new (require('better-sqlite3'))(':memory:').close()" \
  && test -f src/generated/sqlite/client.ts \

@@ -279,11 +279,16 @@ async function startRuntime(
     await expectStatus('GET its Python', fetch(`${base}/v1/configs/dry-run/python`), 200);
     await expectStatus('GET /openapi.json', fetch(`${base}/openapi.json`), 200);
     await expectStatus('GET /docs/', fetch(`${base}/docs/`), 200);
+    // The web UI, built by the image's npm ci into dist/ui/: its page and the script it loads.
+    const uiPage = await (await expectStatus('GET /ui/', fetch(`${base}/ui/configs/dry-run`), 200)).text();
+    const uiScript = /<script type="module" src="([^"]+)"/.exec(uiPage)?.[1];
+    if (uiScript === undefined) throw new Error(`GET /ui/ did not answer the UI's page:\n${uiPage}`);
+    await expectStatus(`GET ${uiScript}`, fetch(base + uiScript), 200);
     const cli = spawnSync(process.execPath, ['dist/registry-cli.js', 'export'], { cwd: dir, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     if (cli.status !== 0 || !cli.stdout.includes('"table":"config","row":{"name":"dry-run"')) {
       throw new Error(`node dist/registry-cli.js export failed (exit ${cli.status}): ${cli.stderr}`);
     }
-    step(`runtime on ${kind}: the API answers and node dist/registry-cli.js export works`);
+    step(`runtime on ${kind}: the API and the web UI answer, and node dist/registry-cli.js export works`);
 
     child.kill('SIGTERM');
     const code = await exited;

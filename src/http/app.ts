@@ -10,6 +10,7 @@ import { registerCors } from './plugins/cors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { registerUi } from './plugins/ui.js';
 import { answerClientError, frameworkProblem, problem, registerProblemHandlers, sendProblem } from './problem.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
@@ -57,6 +58,8 @@ export interface AppOptions {
   timeouts?: Partial<Timeouts>;
   /** Long-polls and event streams (tests shorten them; production leaves them out). */
   watching?: WaitingOptions & EventStreamOptions;
+  /** The built web UI to serve at /ui/ (default: dist/ui, see plugins/ui.ts). */
+  uiRoot?: string;
 }
 
 const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json']);
@@ -141,6 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   eventRoutes(app, registry, options.watching ?? {});
   eventStreamRoutes(app, registry, streams);
   tokenRoutes(app, registry);
+  await registerUi(app, options.uiRoot);
 
   app.addHook('onReady', async () => {
     if (!(await registry.tokens.authRequired())) {

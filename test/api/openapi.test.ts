@@ -46,8 +46,9 @@ const CONTRACT: Record<string, string> = {
   streamEvents: 'get /v1/events/stream',
 };
 
-/** Swagger UI's own pages and assets: not part of the API. */
-const UI_PREFIX = '/docs';
+/** Swagger UI's and the web UI's pages and assets (and `/`, which sends browsers to /ui/): not part of the API. */
+const UI_PREFIXES = ['/docs', '/ui'];
+const notApi = (url: string) => url === '/' || UI_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`) || url === `${prefix}*`);
 
 /**
  * Every method + path Fastify has registered, read from `printRoutes()`'s tree: each line is
@@ -97,7 +98,7 @@ describe('OpenAPI document', () => {
     expect(routes.length, 'printRoutes() could not be read').toBeGreaterThan(20);
     const registered = new Set<string>();
     for (const { method, url } of routes) {
-      if (url === UI_PREFIX || url.startsWith(`${UI_PREFIX}/`)) continue;
+      if (notApi(url)) continue;
       // Fastify answers HEAD for every GET route by itself (exposeHeadRoutes).
       if (method === 'HEAD') {
         expect(routes.some((r) => r.method === 'GET' && r.url === url), `HEAD ${url} without GET`).toBe(true);

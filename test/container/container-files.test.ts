@@ -97,7 +97,7 @@ describe('Dockerfile', () => {
     }
     // Every top-level entry of the repository is either copied into the build or known not to be
     // needed by it: a new one (an .npmrc, say) must be decided on here.
-    const notForTheBuild = ['.ci', '.dockerignore', '.spectral.yaml', 'BENCHMARKS.md', 'clients', '.git', '.gitignore', 'Dockerfile', 'README.md', 'bench', 'deploy', 'docker-compose.yml', 'test', 'vitest.config.ts'];
+    const notForTheBuild = ['.ci', '.dockerignore', '.spectral.yaml', 'BENCHMARKS.md', 'clients', 'docs', '.git', '.gitignore', 'Dockerfile', 'README.md', 'bench', 'deploy', 'docker-compose.yml', 'test', 'vitest.config.ts'];
     const local = ['node_modules', 'dist', 'data', 'coverage', '.tmp'];
     const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' })
       .split('\n')

@@ -14,6 +14,18 @@ const OPTIONS: HelmetOptions = {
 };
 
 /**
+ * The web UI's pages (plugins/ui.ts) run under a stricter policy than the API's: no inline styles
+ * either (helmet's default allows them, for Swagger UI), and fonts only from here. Set on
+ * index.html only: the policy of a page is the one its document came with.
+ */
+export const UI_CONTENT_SECURITY_POLICY = helmetHeaders({
+  contentSecurityPolicy: {
+    useDefaults: true,
+    directives: { upgradeInsecureRequests: null, styleSrc: ["'self'"], fontSrc: ["'self'"], connectSrc: ["'self'"] },
+  },
+})['content-security-policy']!;
+
+/**
  * helmet itself, not @fastify/helmet: the plugin builds helmet's middleware anew for every request
  * (parsing the CSP directives each time), ~20 µs of CPU per request here. Without nonces the
  * headers depend on the options only, so helmet computes them once and every reply gets the same
