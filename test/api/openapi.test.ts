@@ -209,6 +209,22 @@ describe('OpenAPI document', () => {
     });
   });
 
+  it('declares on every operation the answers any request may get before its handler runs', () => {
+    for (const { method, path, operation } of operations(doc)) {
+      const statuses = Object.keys(operation.responses);
+      // A URL that does not percent-decode (GET /v1/configs/%ZZ) is a 400 of the operation it looks like.
+      expect(statuses, `${method} ${path}`).toContain('400');
+      if (path.includes('{')) expect(statuses, `${method} ${path}: path segment too long`).toContain('414');
+      if (method !== 'get') expect(statuses, `${method} ${path}: a body`).toEqual(expect.arrayContaining(['413', '415']));
+    }
+    // Headers sent with every reply of a status are declared required (on the Header Object).
+    expect(doc.paths['/v1/configs/{name}']!.get!.responses['200']!.headers!.ETag!.required).toBe(true);
+    expect(doc.paths['/v1/configs/{name}']!.get!.responses['401']!.headers!['WWW-Authenticate']!.required).toBe(true);
+    expect(doc.paths['/v1/configs/{name}']!.put!.responses['201']!.headers!.Location!.required).toBe(true);
+    expect(doc.paths['/v1/configs/{name}']!.get!.responses['200']!.headers!['Content-Location']!.required).toBeUndefined();
+    expect(JSON.stringify(doc.paths), 'a boolean `required` left in a header schema').not.toMatch(/"schema":\{[^{}]*"required":true/);
+  });
+
   it('declares the bearer token scheme the protected operations refer to', () => {
     expect(doc.components.securitySchemes?.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
@@ -268,7 +284,7 @@ describe.each(BACKENDS)('OpenAPI document tells the truth (%s)', (kind) => {
     const send = async (method: string, path: string, url: string, init: { headers?: Record<string, string>; body?: string } = {}) => {
       const response = await fetch(baseUrl + url, { method: method.toUpperCase(), ...init });
       const contentType = response.headers.get('content-type');
-      const observed = { method, path, status: response.status, contentType, body: await bodyOf(response) };
+      const observed = { method, path, status: response.status, contentType, body: await bodyOf(response), headers: response.headers };
       seen.push(observed);
       statuses.add(String(response.status));
     };
