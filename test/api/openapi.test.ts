@@ -249,6 +249,7 @@ const PARAMETER_VALUES: Record<string, string> = {
   version: '1',
   quantType: 'static',
   observedClass: 'torch.ao.nn.quantizable.LSTM',
+  slug: 'not-found',
 };
 
 /**
