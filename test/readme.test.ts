@@ -162,6 +162,8 @@ describe.each(BACKENDS)('README.md examples against a listening server (%s)', (k
     }
     outputs.push(...(await Promise.all(background)));
     const all = outputs.join('\n');
+    // What the examples print is what they say they print: a config, not `<... object at 0x7f...>`.
+    expect(all).not.toMatch(/ object at 0x[0-9a-f]+/);
     expect(all).toContain('"version":1');
     expect(all).toContain('HTTP/1.1 200 OK');
     expect(all).toMatch(/etag: "1"/i);
