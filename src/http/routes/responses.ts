@@ -63,6 +63,7 @@ const WHEN: Record<number, string> = {
   401: 'No bearer token where one is required, or an unknown or revoked one (see WWW-Authenticate).',
   403: "The token's role does not allow this operation.",
   404: 'Not found.',
+  408: 'The whole request did not arrive within REQUEST_TIMEOUT_MS; the connection is closed.',
   409: 'Conflicts with the current state.',
   412: 'An If-Match / If-None-Match precondition does not hold.',
   413: 'Request body over 1 MiB.',
@@ -70,6 +71,7 @@ const WHEN: Record<number, string> = {
   415: 'Unsupported content type.',
   422: 'Valid JSON, path or query that breaks the schema or a registry rule; every problem is listed with its place.',
   429: 'Too many requests from this token or address; retry after Retry-After seconds.',
+  431: 'The request headers are larger than the server reads (16 KiB).',
   503: 'The database is unavailable, or the request took too long; retry after the Retry-After seconds.',
 };
 
@@ -84,6 +86,8 @@ const EXAMPLE_DETAIL: Record<number, string> = {
   413: 'The request body exceeds the limit of 1 MiB.',
   414: 'A path segment of the URL is too long.',
   415: "Unsupported content type 'text/plain'. Send application/json.",
+  408: 'The request was not received in time.',
+  431: 'The request headers are too large.',
   422: 'The request body does not match the schema.',
   500: 'The server failed to handle the request; it has been logged.',
   503: 'The database is unavailable; retry shortly.',
@@ -130,15 +134,16 @@ export function problemResponses(...statuses: number[]): Record<string, Document
 
 /**
  * The answers any operation may give whatever its handler does, declared once here for every
- * documented route (openapi.ts adds them in an onRoute hook) instead of route by route: Fastify
- * answers a URL that does not percent-decode (400) or a path segment over the router's limit (414)
- * before it has found the route, but a client sees them as answers of the operation the URL looks
- * like; every method but GET and HEAD reads a body when one is sent, so it may be malformed (400),
- * too large (413) or of a type nobody takes (415). 401/403 come from auth, 429 from the rate
- * limiter (only when it is on), 5XX from every `problemResponses` call.
+ * documented route (openapi.ts adds them in an onRoute hook) instead of route by route: Node's
+ * HTTP parser answers a request whose headers are too large (431) or that arrives too slowly
+ * (408), and Fastify a URL that does not percent-decode (400) or a path segment over the router's
+ * limit (414), all before any route is found, but a client sees them as answers of the operation
+ * the URL looks like; every method but GET and HEAD reads a body when one is sent, so it may be
+ * malformed (400), too large (413) or of a type nobody takes (415). 401/403 come from auth, 429
+ * from the rate limiter (only when it is on), 5XX from every `problemResponses` call.
  */
 export function commonProblemStatuses(method: string, url: string): number[] {
-  const statuses = [400];
+  const statuses = [400, 408, 431];
   if (url.includes(':') || url.includes('*')) statuses.push(414);
   if (method !== 'GET' && method !== 'HEAD') statuses.push(413, 415);
   return statuses;
