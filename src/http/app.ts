@@ -3,6 +3,7 @@ import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Registry } from '../registry/registry.js';
 import { registerGracefulClose } from './graceful-close.js';
 import { registerHandlerDeadline } from './handler-deadline.js';
+import { LINGER_LIMITS, registerLingeringClose, type LingerLimits } from './lingering-close.js';
 import { loggerOptions, registerRequestLogging, requestId, type LogOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
 import { registerAuth } from './plugins/auth.js';
@@ -60,6 +61,8 @@ export interface AppOptions {
   watching?: WaitingOptions & EventStreamOptions;
   /** The built web UI to serve at /ui/ (default: dist/ui, see plugins/ui.ts). */
   uiRoot?: string;
+  /** How long and how much of a body is read after an early answer (tests shorten it; see lingering-close.ts). */
+  lingering?: Partial<LingerLimits>;
 }
 
 const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json']);
@@ -94,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
   registerGracefulClose(app);
+  registerLingeringClose(app, { ...LINGER_LIMITS, ...options.lingering });
   registerHandlerDeadline(app, timeouts.handlerMs ?? 0);
 
   // Order matters. Authentication is each route's first onRequest hook (the rate limiter counts
