@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Registry } from '../registry/registry.js';
+import { registerExpectContinue } from './expect-continue.js';
 import { registerGracefulClose } from './graceful-close.js';
 import { registerHandlerDeadline } from './handler-deadline.js';
 import { LINGER_LIMITS, registerLingeringClose, type LingerLimits } from './lingering-close.js';
@@ -104,6 +105,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // per token); the rate limiter attaches its hook to routes added after it, behind
   // authentication's; authorization runs in preParsing.
   registerAuth(app, { tokens: registry.tokens, anonymousRead: options.anonymousRead ?? false });
+  registerExpectContinue(app, BODY_LIMIT);
   registerRequestLogging(app);
   registerSecurityHeaders(app);
   await registerCors(app, { origins: options.corsOrigins ?? [] });

@@ -266,6 +266,35 @@ describe.each(BACKENDS)('other early answers to a large body on %s', (kind) => {
     [429, 'Too many requests', () => limited.baseUrl!, () => ({ ...JSON_TYPE, ...bearer(limitedToken) }), useUpTheLimit],
   ];
 
+  it('sends 100 Continue only to a request it will read: curl uploads nothing to be refused', async () => {
+    const file = join(scratch, 'expect-50mb.json');
+    await writeFile(file, `{"description":"${'x'.repeat(50 * MB)}"}`);
+    // If the 100 never came, curl would wait these 20 s before sending anyway.
+    const put = async (base: string, path: string, headers: Record<string, string>, body: string) => {
+      const { stdout } = await run('curl', [
+        '-s', '-o', '/dev/null', '-w', '%{http_code} %{size_upload} %{time_total}', '--expect100-timeout', '20', '-X', 'PUT',
+        '-H', 'expect: 100-continue', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), '--data-binary', body, `${base}${path}`,
+      ]);
+      const [status, uploaded, seconds] = stdout.split(' ').map(Number);
+      return { status, uploaded, seconds: seconds! };
+    };
+    const admin = { ...JSON_TYPE, ...bearer(ADMIN_SECRET) };
+    for (const [status, base, headers] of [
+      [401, svc.baseUrl!, JSON_TYPE],
+      [403, svc.baseUrl!, { ...JSON_TYPE, ...bearer(readerToken) }],
+      [413, svc.baseUrl!, admin],
+      [415, svc.baseUrl!, { ...admin, 'content-type': 'application/xml' }],
+    ] as const) {
+      expect(await put(base, '/v1/configs/big', headers, `@${file}`), String(status)).toMatchObject({ status, uploaded: 0 });
+    }
+    await useUpTheLimit();
+    expect(await put(limited.baseUrl!, '/v1/configs/big', { ...JSON_TYPE, ...bearer(limitedToken) }, `@${file}`)).toMatchObject({ status: 429, uploaded: 0 });
+    // A request it reads gets its 100 at once, after authorization.
+    const created = await put(svc.baseUrl!, '/v1/configs/expect-continue', admin, '{"config":{}}');
+    expect(created).toMatchObject({ status: 201, uploaded: 13 });
+    expect(created.seconds).toBeLessThan(10);
+  }, 120_000);
+
   it.each(answers)('%i %s reaches every client as the problem', async (status, title, where, headers, before) => {
     const results = await uploadAll(cases, `${where()}/v1/configs/big`, headers(), scratch, before);
     expect(results).toEqual(Object.fromEntries(cases.map((c) => [c.label, expected(status, title)])));
