@@ -130,7 +130,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
 }
 
 /** A route option's hooks as an array (Fastify takes one function or several). */
-function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+export function hooksOf<T>(hooks: T | T[] | undefined): T[] {
   return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 
