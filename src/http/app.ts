@@ -24,6 +24,7 @@ import { EventStreams, type EventStreamOptions } from './event-streams.js';
 import type { WaitingOptions } from './long-poll.js';
 import { moduleClassRoutes } from './routes/module-classes.js';
 import { operationRoutes } from './routes/operations.js';
+import { problemPageRoutes } from './routes/problem-pages.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { validateRoutes } from './routes/validate.js';
 import { validatorCompiler } from './validation.js';
@@ -143,6 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await registerOpenApi(app, options.version ?? '0.0.0');
   operationRoutes(app, registry, metrics);
+  problemPageRoutes(app);
   moduleClassRoutes(app, registry);
   configRoutes(app, registry, options.watching ?? {});
   aliasRoutes(app, registry);

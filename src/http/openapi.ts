@@ -1,13 +1,13 @@
 import swagger, { type SwaggerTransform, type SwaggerTransformObject } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SECURITY_SCHEME } from './plugins/auth.js';
 import { tidySchemaComponents } from './openapi-components.js';
 import { sendJsonText } from './representation.js';
-import { jsonResponse, problemResponses, type DocumentedResponse } from './routes/responses.js';
+import { commonProblemStatuses, jsonResponse, problemResponses, type DocumentedResponse } from './routes/responses.js';
 
 /**
  * OpenAPI 3.1 generated from the routes' zod schemas, served at /openapi.json, UI at /docs.
@@ -17,6 +17,7 @@ import { jsonResponse, problemResponses, type DocumentedResponse } from './route
  * every route already uses for its error statuses.
  */
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
+  app.addHook('onRoute', declareCommonAnswers);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -82,6 +83,19 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
   });
 }
 
+/**
+ * Every documented route also declares the answers any operation may give (see
+ * `commonProblemStatuses`); what the route declares itself is kept. Fastify serialises error
+ * replies by these schemas too, which are the Problem schema the error handler's bodies follow.
+ */
+function declareCommonAnswers(route: RouteOptions): void {
+  const schema = route.schema as (FastifySchema & { hide?: boolean; response?: Record<string, unknown> }) | undefined;
+  if (schema === undefined || schema.hide === true || schema.response === undefined) return;
+  const method = Array.isArray(route.method) ? route.method[0]! : route.method;
+  const common = problemResponses(...commonProblemStatuses(method, route.url));
+  route.schema = { ...schema, response: { ...common, ...schema.response } };
+}
+
 type JsonSchemaResponse = { description?: string; content?: Record<string, Record<string, unknown>>; [key: string]: unknown };
 
 /**
@@ -116,5 +130,27 @@ function isDocumentedResponse(value: unknown): value is DocumentedResponse {
 const tidyDocument: SwaggerTransformObject = (input) => {
   const document = jsonSchemaTransformObject(input);
   tidySchemaComponents(document as unknown as Parameters<typeof tidySchemaComponents>[0]);
+  liftRequiredHeaders(document as unknown as { paths?: Record<string, Record<string, { responses?: Record<string, JsonSchemaResponse> }>> });
   return document;
 };
+
+type HeaderObject = { schema?: { required?: unknown }; required?: boolean };
+
+/**
+ * @fastify/swagger puts everything of a response header but its description into the header's
+ * schema, so a `HeaderDoc`'s `required: true` lands there (where JSON Schema wants an array).
+ * OpenAPI has it on the Header Object: move it.
+ */
+function liftRequiredHeaders(document: { paths?: Record<string, Record<string, { responses?: Record<string, JsonSchemaResponse> }>> }): void {
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values(operation.responses ?? {})) {
+        for (const header of Object.values((response.headers ?? {}) as Record<string, HeaderObject>)) {
+          if (header.schema?.required === undefined) continue;
+          if (header.schema.required === true) header.required = true;
+          delete header.schema.required;
+        }
+      }
+    }
+  }
+}

@@ -3,12 +3,10 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError, UnauthenticatedError, UnavailableError, type FieldProblem } from '../registry/errors.js';
 import { MalformedBodyError } from './json-body.js';
+import { PROBLEM_TYPE_PREFIX, problemTypeOfStatus } from './problem-types.js';
 import { problemsFromIssues, RequestValidationError } from './validation.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-/** Stable problem type URIs (RFC 9457 §3.1.1): clients switch on these, not on the title. */
-const TYPE_BASE = 'https://convert-config-registry.dev/problems/';
 
 export interface Problem {
   type: string;
@@ -19,27 +17,6 @@ export interface Problem {
   errors?: FieldProblem[];
   [extension: string]: unknown;
 }
-
-const TITLES: Record<number, [slug: string, title: string]> = {
-  400: ['bad-request', 'Bad request'],
-  401: ['unauthorized', 'Unauthorized'],
-  403: ['forbidden', 'Forbidden'],
-  404: ['not-found', 'Not found'],
-  405: ['method-not-allowed', 'Method not allowed'],
-  406: ['not-acceptable', 'Not acceptable'],
-  408: ['request-timeout', 'Request timeout'],
-  409: ['conflict', 'Conflict'],
-  411: ['length-required', 'Length required'],
-  412: ['precondition-failed', 'Precondition failed'],
-  413: ['payload-too-large', 'Request body too large'],
-  414: ['uri-too-long', 'URI too long'],
-  415: ['unsupported-media-type', 'Unsupported media type'],
-  422: ['validation-failed', 'Validation failed'],
-  429: ['too-many-requests', 'Too many requests'],
-  431: ['request-header-fields-too-large', 'Request header fields too large'],
-  500: ['internal', 'Internal server error'],
-  503: ['unavailable', 'Service unavailable'],
-};
 
 export function problem(
   request: Pick<FastifyRequest, 'url'>,
@@ -57,8 +34,11 @@ export function problemBody(
   instance: string,
   extensions: { errors?: FieldProblem[]; [k: string]: unknown } = {},
 ): Problem {
-  const [slug, title] = TITLES[status] ?? [String(status), STATUS_CODES[status] ?? 'Error'];
-  return { type: TYPE_BASE + slug, title, status, detail, instance, ...extensions };
+  // Stable problem types (RFC 9457 §3.1.1), each a page this service serves (problem-types.ts);
+  // a status without one is `about:blank`, whose title is the status phrase (§4.2.1).
+  const known = problemTypeOfStatus(status);
+  const type = known === undefined ? 'about:blank' : PROBLEM_TYPE_PREFIX + known.slug;
+  return { type, title: known?.title ?? STATUS_CODES[status] ?? 'Error', status, detail, instance, ...extensions };
 }
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {

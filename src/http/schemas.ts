@@ -71,7 +71,12 @@ const Timestamp = z.string().meta({ format: 'date-time', description: 'RFC 3339 
 
 export const ProblemSchema = z
   .looseObject({
-    type: z.string().describe('URI naming the kind of problem; switch on this, not on the title.'),
+    type: z
+      .string()
+      .describe(
+        'URI reference naming the kind of problem: `/problems/<slug>`, relative to the request URI, a page of this ' +
+          'service explaining it (`about:blank` for a bare status). Switch on this, not on the title.',
+      ),
     title: z.string().describe('Short summary of the kind of problem.'),
     status: z.number().int().min(100).max(599).describe('The HTTP status code.'),
     detail: z.string().describe('What went wrong with this request, for a human.'),
@@ -96,7 +101,7 @@ export const ProblemSchema = z
     description: 'RFC 9457 problem details, sent as `application/problem+json`.',
     examples: [
       {
-        type: 'https://convert-config-registry.dev/problems/validation-failed',
+        type: '/problems/validation-failed',
         title: 'Validation failed',
         status: 422,
         detail: 'The request body does not match the schema.',

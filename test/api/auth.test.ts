@@ -19,6 +19,8 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   getReadiness: 'public',
   getMetrics: 'public',
   getOpenApi: 'public',
+  listProblemTypes: 'public',
+  getProblemType: 'public',
   createModuleClass: 'writer',
   listModuleClasses: 'reader',
   getModuleClass: 'reader',

@@ -209,6 +209,22 @@ describe('OpenAPI document', () => {
     });
   });
 
+  it('declares on every operation the answers any request may get before its handler runs', () => {
+    for (const { method, path, operation } of operations(doc)) {
+      const statuses = Object.keys(operation.responses);
+      // A URL that does not percent-decode (GET /v1/configs/%ZZ) is a 400 of the operation it looks like.
+      expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['400', '408', '431']));
+      if (path.includes('{')) expect(statuses, `${method} ${path}: path segment too long`).toContain('414');
+      if (method !== 'get') expect(statuses, `${method} ${path}: a body`).toEqual(expect.arrayContaining(['413', '415']));
+    }
+    // Headers sent with every reply of a status are declared required (on the Header Object).
+    expect(doc.paths['/v1/configs/{name}']!.get!.responses['200']!.headers!.ETag!.required).toBe(true);
+    expect(doc.paths['/v1/configs/{name}']!.get!.responses['401']!.headers!['WWW-Authenticate']!.required).toBe(true);
+    expect(doc.paths['/v1/configs/{name}']!.put!.responses['201']!.headers!.Location!.required).toBe(true);
+    expect(doc.paths['/v1/configs/{name}']!.get!.responses['200']!.headers!['Content-Location']!.required).toBeUndefined();
+    expect(JSON.stringify(doc.paths), 'a boolean `required` left in a header schema').not.toMatch(/"schema":\{[^{}]*"required":true/);
+  });
+
   it('declares the bearer token scheme the protected operations refer to', () => {
     expect(doc.components.securitySchemes?.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
@@ -233,6 +249,7 @@ const PARAMETER_VALUES: Record<string, string> = {
   version: '1',
   quantType: 'static',
   observedClass: 'torch.ao.nn.quantizable.LSTM',
+  slug: 'not-found',
 };
 
 /**
@@ -268,7 +285,7 @@ describe.each(BACKENDS)('OpenAPI document tells the truth (%s)', (kind) => {
     const send = async (method: string, path: string, url: string, init: { headers?: Record<string, string>; body?: string } = {}) => {
       const response = await fetch(baseUrl + url, { method: method.toUpperCase(), ...init });
       const contentType = response.headers.get('content-type');
-      const observed = { method, path, status: response.status, contentType, body: await bodyOf(response) };
+      const observed = { method, path, status: response.status, contentType, body: await bodyOf(response), headers: response.headers };
       seen.push(observed);
       statuses.add(String(response.status));
     };
@@ -284,6 +301,12 @@ describe.each(BACKENDS)('OpenAPI document tells the truth (%s)', (kind) => {
       await send(method, path, `${url}${url.includes('?') ? '&' : '?'}unknownParameter=1`);
       await send(method, path, url, { headers: { 'if-match': '"999"', ...(bodyMedia ? json() : {}) }, ...(bodyMedia ? { body: JSON.stringify(example) } : {}) });
       if (method === 'get') await send(method, path, url, { headers: { 'if-none-match': '"1"' } });
+      // Answered by Node's HTTP parser before any route is found (431), or by Fastify's router (400).
+      await send(method, path, url, { headers: { 'x-padding': 'x'.repeat(20_000) } });
+      if (path.includes('{')) {
+        await send(method, path, path.replace(/\{[^}]+\}/g, '%ZZ'));
+        await send(method, path, path.replace(/\{[^}]+\}/g, 'a'.repeat(600)));
+      }
       if (path.includes('{')) {
         const bad = path.replace(/\{([^}]+)\}/g, () => encodeURIComponent('not a valid value!'));
         await send(method, path, bad);
@@ -296,7 +319,7 @@ describe.each(BACKENDS)('OpenAPI document tells the truth (%s)', (kind) => {
     }
     expect(seen.flatMap((s) => checker.violations(s))).toEqual([]);
     // The probes did reach the interesting statuses (so a violation could have shown up).
-    for (const status of ['200', '201', '204', '304', '400', '404', '412', '413', '415', '422']) expect(statuses, status).toContain(status);
+    for (const status of ['200', '201', '204', '304', '400', '404', '412', '413', '414', '415', '422', '431']) expect(statuses, status).toContain(status);
   });
 });
 

@@ -35,7 +35,8 @@ function expectProblem(error: Problem | undefined, response: Response, status: n
   assert.ok(error, `a ${status} carries a problem`);
   assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
   assert.equal(error.status, status);
-  assert.match(error.type, /^https:\/\//);
+  // A reference relative to the request URI, naming a page of this registry (problem-pages.test.ts fetches each).
+  assert.match(error.type, /^\/problems\/[a-z-]+$/);
   return error;
 }
 

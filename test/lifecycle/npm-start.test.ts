@@ -3,60 +3,12 @@
 // SIGTERM and SIGINT on to its child; the script `exec`s node, so that child is the service
 // itself (a plain `sh -c "node ..."` would keep the signal, and node would go on serving with
 // PPID 1). A Ctrl-C in a terminal signals the whole process group instead.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROOT, tryConnect } from '../support/service-process.js';
-
-interface NpmStart {
-  npmPid: number;
-  /** The service's own PID (pino's `pid` on its log lines). */
-  servicePid: number;
-  port: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function npmStart(databaseUrl: string): Promise<NpmStart> {
-  const child = spawn('npm', ['start'], {
-    cwd: ROOT,
-    // A process group of its own, so that the Ctrl-C case can signal the group.
-    detached: true,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  // 'close': npm has exited and so has every process holding its output (the service).
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const listening = /\{[^\n]*"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"[^\n]*\}/.exec(out);
-    if (listening !== null) {
-      const line = JSON.parse(listening[0]) as { pid: number };
-      return { npmPid: child.pid!, servicePid: line.pid, port: Number(listening[1]), exited, output: () => out };
-    }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`npm start did not listen:\n${out}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { alive, npmStart, type NpmStart } from '../support/npm-start.js';
+import { tryConnect } from '../support/service-process.js';
 
 describe('npm start under a supervisor', () => {
   let dir: string;

@@ -32,8 +32,17 @@ const BASE_VERSIONS = [
   },
 ];
 
-async function call(app: FastifyInstance, method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
-  const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+/** Headers for the fixture's own requests (an admin token, when the service requires tokens). */
+export type FixtureHeaders = Record<string, string>;
+
+async function request(
+  app: FastifyInstance,
+  method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  headers: FixtureHeaders = {},
+) {
+  const res = await app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
   if (res.statusCode >= 500) throw new Error(`fixture ${method} ${url}: ${res.statusCode} ${res.body}`);
   return res;
 }
@@ -42,41 +51,43 @@ async function call(app: FastifyInstance, method: 'GET' | 'PUT' | 'POST' | 'PATC
  * Classes registered as the fixture wants them; `base` live with three versions, its alias
  * `production` at 2 (after a move from 1) and `staging` at 3; `gone` soft-deleted.
  */
-export async function ensureFixture(app: FastifyInstance): Promise<void> {
+export async function ensureFixture(app: FastifyInstance, headers: FixtureHeaders = {}): Promise<void> {
+  const call = (method: Parameters<typeof request>[1], url: string, payload?: unknown) => request(app, method, url, payload, headers);
   for (const c of CLASSES) {
-    const res = await call(app, 'POST', '/v1/module-classes', c);
-    if (res.statusCode === 409) await call(app, 'PATCH', `/v1/module-classes/${c.id}`, { fromObserved: c.fromObserved });
+    const res = await call('POST', '/v1/module-classes', c);
+    if (res.statusCode === 409) await call('PATCH', `/v1/module-classes/${c.id}`, { fromObserved: c.fromObserved });
   }
 
   // base: live, at least three versions, the last one equal to BASE_VERSIONS[2].
-  if ((await call(app, 'GET', '/v1/configs/base')).statusCode === 404) {
-    if ((await call(app, 'POST', '/v1/configs/base/undelete')).statusCode !== 200) {
-      await call(app, 'DELETE', '/v1/configs/base?purge=true');
+  if ((await call('GET', '/v1/configs/base')).statusCode === 404) {
+    if ((await call('POST', '/v1/configs/base/undelete')).statusCode !== 200) {
+      await call('DELETE', '/v1/configs/base?purge=true');
     }
   }
   for (const version of BASE_VERSIONS) {
-    const res = await call(app, 'PUT', '/v1/configs/base', version);
+    const res = await call('PUT', '/v1/configs/base', version);
     if (res.statusCode >= 400) throw new Error(`fixture PUT base: ${res.statusCode} ${res.body}`);
   }
 
-  const production = await call(app, 'GET', '/v1/configs/base/aliases/production');
+  const production = await call('GET', '/v1/configs/base/aliases/production');
   if (production.statusCode !== 200 || production.json<{ version: number }>().version !== 2) {
-    await call(app, 'PUT', '/v1/configs/base/aliases/production', { version: 1, protected: false });
+    await call('PUT', '/v1/configs/base/aliases/production', { version: 1, protected: false });
   }
-  await call(app, 'PUT', '/v1/configs/base/aliases/production', { version: 2, protected: false });
-  await call(app, 'PUT', '/v1/configs/base/aliases/staging', { version: 3, protected: false });
+  await call('PUT', '/v1/configs/base/aliases/production', { version: 2, protected: false });
+  await call('PUT', '/v1/configs/base/aliases/staging', { version: 3, protected: false });
 
   // gone: exists, soft-deleted.
-  const gone = await call(app, 'GET', '/v1/configs/gone');
+  const gone = await call('GET', '/v1/configs/gone');
   if (gone.statusCode === 200) {
-    await call(app, 'DELETE', '/v1/configs/gone');
-  } else if ((await call(app, 'PUT', '/v1/configs/gone', { config: { preserved_attributes: ['x'] } })).statusCode === 201) {
-    await call(app, 'DELETE', '/v1/configs/gone');
+    await call('DELETE', '/v1/configs/gone');
+  } else if ((await call('PUT', '/v1/configs/gone', { config: { preserved_attributes: ['x'] } })).statusCode === 201) {
+    await call('DELETE', '/v1/configs/gone');
   }
 }
 
 /** Names, ids, versions and page tokens that exist, for generated requests to aim at. */
-export async function worldOf(app: FastifyInstance): Promise<World> {
+export async function worldOf(app: FastifyInstance, headers: FixtureHeaders = {}): Promise<World> {
+  const call = (method: Parameters<typeof request>[1], url: string, payload?: unknown) => request(app, method, url, payload, headers);
   const pageTokens: string[] = [];
   for (const url of [
     '/v1/configs?pageSize=1',
@@ -86,7 +97,7 @@ export async function worldOf(app: FastifyInstance): Promise<World> {
     '/v1/configs/base/versions?pageSize=1',
     '/v1/configs/base/aliases/production/history?pageSize=1',
   ]) {
-    const token = (await call(app, 'GET', url)).json<{ nextPageToken?: string }>().nextPageToken;
+    const token = (await call('GET', url)).json<{ nextPageToken?: string }>().nextPageToken;
     if (token !== undefined) pageTokens.push(token);
   }
   return {

@@ -512,7 +512,8 @@ export function expectWellFormed(answer: Answer, label: string): void {
   if (answer.statusCode >= 400) {
     expect(type, label).toMatch(/^application\/problem\+json/);
     const problem = JSON.parse(answer.body) as Record<string, unknown>;
-    expect(typeof problem.type, `${label}: type`).toBe('string');
+    // A page of this registry (problem-types.ts), or about:blank for a bare status.
+    expect(problem.type, `${label}: type`).toMatch(/^(\/problems\/[a-z-]+|about:blank)$/);
     expect(typeof problem.title, `${label}: title`).toBe('string');
     expect(problem.status, `${label}: status`).toBe(answer.statusCode);
     expect(typeof problem.detail, `${label}: detail`).toBe('string');

@@ -1,7 +1,9 @@
 // Checks real responses against the OpenAPI document the service serves: the status is
-// documented for the operation, the content type is one the document names for that status, and
-// the body validates against its schema. Tests that talk to a listening server record what they
-// saw and then ask `contractViolations` whether the document told the truth.
+// documented for the operation, the content type is one the document names for that status, the
+// body validates against its schema, and the headers it declares required were sent. Tests record
+// what they saw (over a listening server, or app.inject in the fuzz suite) and ask
+// `violations` whether the document told the truth; test/support/openapi-contract.test.ts checks
+// that a response breaking the document is caught.
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 
 export interface OpenApiDocument {
@@ -23,7 +25,7 @@ export interface OperationObject {
 
 export interface ResponseObject {
   description: string;
-  headers?: Record<string, unknown>;
+  headers?: Record<string, { required?: boolean; schema?: unknown; description?: string }>;
   content?: Record<string, MediaObject>;
 }
 
@@ -40,6 +42,8 @@ export interface ObservedResponse {
   status: number;
   contentType: string | null;
   body: string;
+  /** The reply's headers (any case); when given, the headers the document requires are checked. */
+  headers?: Record<string, unknown> | Headers;
 }
 
 const DOCUMENT_ID = 'https://convert-config-registry.test/openapi.json';
@@ -77,6 +81,8 @@ export class ContractChecker {
     if (operation === undefined) return [`${where}: no such operation in the document`];
     const response = documentedResponse(operation, seen.status);
     if (response === undefined) return [`${where}: status not documented (has ${Object.keys(operation.responses).join(', ')})`];
+    const missing = seen.headers === undefined ? [] : missingHeaders(response, seen.headers);
+    if (missing.length > 0) return [`${where}: required header ${missing.join(', ')} not sent`];
     const content = response.content ?? {};
     if (Object.keys(content).length === 0) {
       return seen.body === '' ? [] : [`${where}: documented without a body but sent ${JSON.stringify(seen.body.slice(0, 80))}`];
@@ -109,6 +115,16 @@ export class ContractChecker {
     }
     return validate;
   }
+}
+
+function missingHeaders(response: ResponseObject, headers: Record<string, unknown> | Headers): string[] {
+  const sent =
+    headers instanceof Headers
+      ? new Set([...headers.keys()].map((k) => k.toLowerCase()))
+      : new Set(Object.entries(headers).filter(([, v]) => v !== undefined).map(([k]) => k.toLowerCase()));
+  return Object.entries(response.headers ?? {})
+    .filter(([name, header]) => header.required === true && !sent.has(name.toLowerCase()))
+    .map(([name]) => name);
 }
 
 export async function fetchDocument(baseUrl: string): Promise<OpenApiDocument> {

@@ -51,7 +51,7 @@ def test_an_unknown_config_is_the_registry_problem(registry):
     assert raised.value.status == 404
     assert raised.value.title == "Not found"
     assert raised.value.detail == "Config 'py-does-not-exist' does not exist."
-    assert raised.value.type == "https://convert-config-registry.dev/problems/not-found"
+    assert raised.value.type == "/problems/not-found"
     assert str(raised.value).startswith("GET ")
 
 

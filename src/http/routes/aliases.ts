@@ -25,6 +25,7 @@ const TAG = 'Aliases';
 
 const ALIAS_ETAG: HeaderDoc = {
   type: 'string',
+  required: true,
   description: "The alias's moves as a strong entity tag, e.g. `\"2\"`: send it back in If-Match to move it only if nobody did.",
 };
 

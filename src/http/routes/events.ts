@@ -9,6 +9,7 @@ const TAG = 'Events';
 
 export const REGISTRY_REVISION: HeaderDoc = {
   type: 'integer',
+  required: true,
   description: 'The newest revision committed when the reply was made.',
 };
 
