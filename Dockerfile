@@ -17,7 +17,7 @@ WORKDIR /app
 # No compiler: better-sqlite3 13 ships Node-API prebuilt binaries inside its npm package.
 # CI's npm: npm 11 runs only the dependency install scripts that package.json "allowScripts" approves.
 RUN npm install -g npm@11.19.1 --no-audit --no-fund
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json prisma.config.ts ./
+COPY package.json package-lock.json LICENSE tsconfig.json tsconfig.build.json prisma.config.ts ./
 COPY scripts ./scripts
 COPY prisma ./prisma
 COPY src ./src
@@ -40,6 +40,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and only readable by the service user: it can write nothing but /data.
 COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/LICENSE ./LICENSE
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma/migrations ./prisma/migrations

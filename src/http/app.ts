@@ -1,8 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Registry } from '../registry/registry.js';
+import { registerExpectContinue } from './expect-continue.js';
 import { registerGracefulClose } from './graceful-close.js';
 import { registerHandlerDeadline } from './handler-deadline.js';
+import { LINGER_LIMITS, registerLingeringClose, type LingerLimits } from './lingering-close.js';
 import { loggerOptions, registerRequestLogging, requestId, type LogOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
 import { registerAuth } from './plugins/auth.js';
@@ -61,6 +63,8 @@ export interface AppOptions {
   watching?: WaitingOptions & EventStreamOptions;
   /** The built web UI to serve at /ui/ (default: dist/ui, see plugins/ui.ts). */
   uiRoot?: string;
+  /** How long and how much of a body is read after an early answer (tests shorten it; see lingering-close.ts). */
+  lingering?: Partial<LingerLimits>;
 }
 
 const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json']);
@@ -95,12 +99,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
   registerGracefulClose(app);
+  registerLingeringClose(app, { ...LINGER_LIMITS, ...options.lingering });
   registerHandlerDeadline(app, timeouts.handlerMs ?? 0);
 
   // Order matters. Authentication is each route's first onRequest hook (the rate limiter counts
   // per token); the rate limiter attaches its hook to routes added after it, behind
   // authentication's; authorization runs in preParsing.
   registerAuth(app, { tokens: registry.tokens, anonymousRead: options.anonymousRead ?? false });
+  registerExpectContinue(app, BODY_LIMIT);
   registerRequestLogging(app);
   registerSecurityHeaders(app);
   await registerCors(app, { origins: options.corsOrigins ?? [] });

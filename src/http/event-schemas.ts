@@ -3,6 +3,7 @@ import { CONFIG_NAME_PATTERN } from '../domain/identifiers.js';
 import { EVENT_TYPES, type RegistryEvent } from '../registry/store.js';
 import { MAX_WAIT_SECONDS } from './prefer-wait.js';
 import { ConfigName, ModuleClassId } from './schemas.js';
+import { oneOrMany } from './validation.js';
 
 /** The largest revision a query may name (revisions are 32-bit integers in both databases). */
 export const MAX_REVISION = 2_147_483_647;
@@ -73,8 +74,7 @@ export const AfterRevision = z
 const MAX_FILTERS = 100;
 
 function repeatable<T extends z.ZodType>(item: T, items: Record<string, unknown>, description: string) {
-  return z
-    .union([item, z.array(item)])
+  return oneOrMany(item)
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]) as z.output<T>[])
     .refine((v) => v.length <= MAX_FILTERS, `at most ${MAX_FILTERS} are allowed`)

@@ -11,7 +11,10 @@ import { clientGone } from './long-poll.js';
  * each event as `id: <revision>`, `event: <type>`, `data: <event JSON>` and a blank line, so a
  * browser's EventSource sends the last revision back as `Last-Event-ID` when it reconnects, and
  * the stream resumes right after it. A comment line every HEARTBEAT_MS keeps proxies and load
- * balancers from closing a quiet stream (API.md asks for one at least every 15 s).
+ * balancers from closing a quiet stream (API.md asks for one at least every 15 s). At each
+ * heartbeat the stream's credentials are checked again: a stream whose token was revoked (or that
+ * was opened anonymously on a registry that has since begun to require tokens) ends, and the
+ * client's reconnection gets the 401.
  *
  * Written by hand on a PassThrough that Fastify pipes to the socket (so hooks, logs and metrics
  * see a normal reply): the format is four kinds of line, and the SSE plugins for Fastify either
@@ -33,8 +36,12 @@ export interface EventStreamOptions {
 }
 
 /** One app's open streams and their shared heartbeat timer (one timer, whatever the number of streams). */
+/** Whether the stream's caller may still read (looked up again at each heartbeat). */
+export type StillAllowed = () => Promise<boolean>;
+
 export class EventStreams {
-  readonly #open = new Set<PassThrough>();
+  /** Each open stream, and how to check its credentials again. */
+  readonly #open = new Map<PassThrough, { stillAllowed: StillAllowed; checking: boolean; end: () => void }>();
   readonly #heartbeatMs: number;
   #timer: NodeJS.Timeout | undefined;
 
@@ -47,7 +54,7 @@ export class EventStreams {
    * is committed, until the client goes away or the service stops. Throws WatchLimitError (a 503)
    * before anything is sent when this replica has its maximum of streams.
    */
-  open(reply: FastifyReply, watch: WatchHub, after: number, filter: EventFilter): FastifyReply {
+  open(reply: FastifyReply, watch: WatchHub, after: number, filter: EventFilter, stillAllowed: StillAllowed): FastifyReply {
     // HEAD (which Fastify answers for every GET route): the headers, and no stream to hold open.
     if (reply.request.method === 'HEAD') return streamHeaders(reply).send('');
     const body = new PassThrough();
@@ -80,7 +87,16 @@ export class EventStreams {
     if (ended) unsubscribe();
     clientGone(reply).addEventListener('abort', () => end('destroy'), { once: true });
     holdRequest(reply);
-    this.#remember(body);
+    this.#remember(body, {
+      stillAllowed,
+      checking: false,
+      end: () => {
+        if (ended) return;
+        body.write(': access revoked: reconnect with a valid token\n\n');
+        reply.log.info({ after }, 'event stream ended: its credentials are no longer valid');
+        end('end');
+      },
+    });
     // A comment first: the headers and the first bytes go out now, so the client knows it is connected.
     body.write(`: events after revision ${after}\n\n`);
     return streamHeaders(reply).send(body);
@@ -92,10 +108,25 @@ export class EventStreams {
     this.#timer = undefined;
   }
 
-  #remember(body: PassThrough): void {
-    this.#open.add(body);
+  #remember(body: PassThrough, access: { stillAllowed: StillAllowed; checking: boolean; end: () => void }): void {
+    this.#open.set(body, access);
     this.#timer ??= setInterval(() => {
-      for (const stream of this.#open) stream.write(': keep-alive\n\n');
+      for (const [stream, credentials] of this.#open) {
+        stream.write(': keep-alive\n\n');
+        // One check at a time per stream (a slow lookup is not started again at the next beat).
+        if (credentials.checking) continue;
+        credentials.checking = true;
+        credentials.stillAllowed().then(
+          (allowed) => {
+            credentials.checking = false;
+            if (!allowed) credentials.end();
+          },
+          // A lookup that fails (the database is away) decides nothing: the next beat asks again.
+          () => {
+            credentials.checking = false;
+          },
+        );
+      }
     }, this.#heartbeatMs);
     this.#timer.unref();
   }

@@ -8,6 +8,7 @@ import {
 } from '../domain/config-document.js';
 import {
   LABEL_KEY_PATTERN,
+  LABEL_KEY_REGEXP,
   MAX_LABEL_VALUE_LENGTH,
   MAX_LABELS,
   MAX_MODULE_CLASS_ID_LENGTH,
@@ -18,6 +19,7 @@ import { QUANT_TYPE_NAMES } from '../domain/quant-type.js';
 import type { ConfigContent } from '../registry/configs.js';
 import { ROLES } from '../registry/access.js';
 import { TOKEN_NAME_PATTERN } from '../registry/tokens.js';
+import { oneOrMany } from './validation.js';
 
 /**
  * The zod schemas of the HTTP contract. They validate requests and, through @fastify/swagger,
@@ -384,10 +386,19 @@ export const BooleanFlag = z
   .transform((v) => v === 'true')
   .meta({ type: 'boolean', default: false, enum: undefined });
 
-const LabelFilter = z
-  .string()
-  .regex(/^[a-z][a-z0-9_.-]{0,62}:/, 'must be key:value with a valid label key')
-  .pipe(storableText(64 + MAX_LABEL_VALUE_LENGTH));
+const LabelFilter = storableText(64 + MAX_LABEL_VALUE_LENGTH).superRefine((filter, ctx) => {
+  const colon = filter.indexOf(':');
+  if (colon >= 0 && LABEL_KEY_REGEXP.test(filter.slice(0, colon))) return;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      colon < 0 && filter.includes('=')
+        ? 'must be key:value, not key=value (e.g. team:vision)'
+        : colon < 0
+          ? 'must be key:value, e.g. team:vision'
+          : `must be key:value with a label key matching ${LABEL_KEY_PATTERN}`,
+  });
+});
 
 export const ListConfigsQuery = z.strictObject({
   prefix: z
@@ -395,8 +406,7 @@ export const ListConfigsQuery = z.strictObject({
     .regex(/^[a-z0-9._-]{0,128}$/, 'must be the start of a config name (a-z, 0-9, ., _, -)')
     .optional()
     .describe('Only names starting with this.'),
-  label: z
-    .union([LabelFilter, z.array(LabelFilter)])
+  label: oneOrMany(LabelFilter)
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
     // A config has at most MAX_LABELS labels, so more filters could never all match (and each

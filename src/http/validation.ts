@@ -1,5 +1,5 @@
 import type { FastifySchemaCompiler } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { FieldProblem } from '../registry/errors.js';
 
 /** A request part that failed its zod schema, with zod's issues kept whole. */
@@ -43,6 +43,26 @@ export function problemsFromIssues(
     }
   }
   return problems;
+}
+
+/**
+ * A query parameter given once or repeated (`?label=a:b&label=c:d` arrives as an array). A bad
+ * value fails both alternatives, and zod then says only "Invalid input" (an aborted check in the
+ * one-value alternative, e.g. an enum, is enough for that): this names the value's own problem,
+ * and which one (`/1: ...`) when several were given.
+ */
+export function oneOrMany<T extends z.ZodType>(item: T) {
+  return z.union([item, z.array(item)], {
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const repeated = Array.isArray(issue.input);
+      const first = issue.errors[repeated ? 1 : 0]?.[0];
+      if (first === undefined) return undefined;
+      // As problemsFromIssues words an issue inside a parameter: a pointer to the value.
+      const index = repeated ? first.path[0] : undefined;
+      return typeof index === 'number' ? `/${index}: ${first.message}` : first.message;
+    },
+  });
 }
 
 /**

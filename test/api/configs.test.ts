@@ -322,6 +322,17 @@ describe.each(BACKENDS)('configs on %s', (kind) => {
     const otherFilter = await get(`/v1/configs?prefix=lis&pageSize=2&pageToken=${encodeURIComponent(first.nextPageToken)}`);
     expect(otherFilter.statusCode).toBe(400);
     expect((await get('/v1/configs?label=nocolon')).statusCode).toBe(422);
+    // A label filter's problem says what the form is (zod alone said "Invalid input").
+    for (const [query, detail] of [
+      ['label=team=vision', 'must be key:value, not key=value (e.g. team:vision)'],
+      ['label=nocolon', 'must be key:value, e.g. team:vision'],
+      ['label=Team:vision', 'must be key:value with a label key matching ^[a-z][a-z0-9_.-]{0,62}$'],
+      ['label=team:vision&label=stage=prod', '/1: must be key:value, not key=value (e.g. team:vision)'],
+    ]) {
+      const res = await get(`/v1/configs?${query}`);
+      expect(res.statusCode, query).toBe(422);
+      expect(res.json().errors, query).toEqual([{ parameter: 'label', detail }]);
+    }
     expect((await get('/v1/configs?pageSize=0')).statusCode).toBe(422);
     expect((await get('/v1/configs?pageSize=1001')).statusCode).toBe(422);
     expect((await get('/v1/configs?bogus=1')).json().errors).toContainEqual({ parameter: 'bogus', detail: "unknown key 'bogus'" });

@@ -184,5 +184,10 @@ describe.each(BACKENDS)('the change feed on %s', (kind) => {
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.json().errors[0].parameter, query).toBe(query.split('=')[0]);
     }
+    // A repeatable filter's bad value is named with its own problem, not zod's "Invalid input".
+    const type = await json('GET', '/v1/events?type=config.exploded');
+    expect(type.json().errors).toEqual([{ parameter: 'type', detail: expect.stringMatching(/^Invalid option: expected one of "config\.version_created"\|/) }]);
+    const second = await json('GET', '/v1/events?type=config.deleted&type=config.exploded');
+    expect(second.json().errors).toEqual([{ parameter: 'type', detail: expect.stringMatching(/^\/1: Invalid option: expected one of /) }]);
   });
 });

@@ -31,6 +31,19 @@ def test_versioned_with_the_service():
     assert convert_config_registry.__version__ == service
 
 
+def test_licensed_as_the_service_with_the_license_text_in_the_distribution():
+    license_text = (HERE.parents[2] / "LICENSE").read_text()
+    assert license_text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    # A copy beside pyproject.toml, since pip builds this folder alone; the two must not drift.
+    assert (HERE.parent / "LICENSE").read_text() == license_text
+    meta = metadata.metadata("convert-config-registry")
+    assert meta["License"] == json.loads(PACKAGE_JSON.read_text())["license"] == "Apache-2.0"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    # Where the wheel puts it: dist-info/LICENSE (setuptools < 77), dist-info/licenses/LICENSE after.
+    dist = metadata.distribution("convert-config-registry")
+    assert (dist.read_text("LICENSE") or dist.read_text("licenses/LICENSE")) == license_text
+
+
 def test_the_installed_package_is_what_runs_not_the_source_tree():
     assert "site-packages" in str(INSTALLED), INSTALLED
     assert (INSTALLED / "py.typed").exists()

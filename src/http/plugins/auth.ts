@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler, preParsingHookHandler, RouteOptions } from 'fastify';
 import { authorize, ROLE_FOR, type Access, type Principal } from '../../registry/access.js';
+import { ForbiddenError, UnauthenticatedError } from '../../registry/errors.js';
 import type { TokensService } from '../../registry/tokens.js';
 import { problemResponses } from '../routes/responses.js';
 
@@ -18,6 +19,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Throws 401/403 unless the caller may do something needing `access` (for checks that depend on the request, like purge). */
     requireAccess(request: FastifyRequest, access: Access): Promise<void>;
+    /**
+     * Whether the credentials `request` came with may still do what needs `access`, looked up
+     * anew (the token revoked since, tokens now required): for answers that outlive their
+     * request's check, like an event stream.
+     */
+    stillAllowed(request: FastifyRequest, access: Access): Promise<boolean>;
   }
 }
 
@@ -50,8 +57,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   app.decorateRequest('principal');
 
   /** Throws (401/403) at once, or later from the promise when it must ask whether tokens are required. */
-  function check(request: FastifyRequest, access: Access): Promise<void> | undefined {
-    const { principal } = request;
+  function check(principal: Principal, access: Access): Promise<void> | undefined {
     if (access === 'public') return undefined;
     if (principal.kind !== 'anonymous') {
       authorize(principal, access, { authRequired: true, anonymousRead });
@@ -60,7 +66,25 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     // Only anonymous callers need to know whether tokens are required (a cached answer).
     return tokens.authRequired().then((authRequired) => authorize(principal, access, { authRequired, anonymousRead }));
   }
-  app.decorate('requireAccess', async (request: FastifyRequest, access: Access) => check(request, access));
+  app.decorate('requireAccess', async (request: FastifyRequest, access: Access) => check(request.principal, access));
+  app.decorate('stillAllowed', async (request: FastifyRequest, access: Access) => {
+    try {
+      await check(await principalOf(request.headers.authorization), access);
+      return true;
+    } catch (error) {
+      // Refused: false. Anything else (the database is away) is for the caller to decide on.
+      if (error instanceof UnauthenticatedError || error instanceof ForbiddenError) return false;
+      throw error;
+    }
+  });
+
+  /** Who presents the Authorization header (at once when no lookup is needed). */
+  function principalOf(header: string | undefined): Principal | Promise<Principal> {
+    if (header === undefined) return ANONYMOUS;
+    const bearer = /^Bearer +(\S+) *$/i.exec(header);
+    if (bearer === null) return { kind: 'invalid', reason: 'The Authorization header must be "Bearer <token>".' };
+    return tokens.authenticate(bearer[1]!);
+  }
 
   // Callback-style hooks: these run on every request, and most of them decide without waiting.
   // Each route gets its own pair, which knows the route's access (reading request.routeOptions
@@ -77,14 +101,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       request.principal = ANONYMOUS;
       // Public routes (health checks, metrics) never touch the token table.
       if (access === 'public') return done();
-      const header = request.headers.authorization;
-      if (header === undefined) return done();
-      const bearer = /^Bearer +(\S+) *$/i.exec(header);
-      if (bearer === null) {
-        request.principal = { kind: 'invalid', reason: 'The Authorization header must be "Bearer <token>".' };
-        return done();
-      }
-      const found = tokens.authenticate(bearer[1]!);
+      const found = principalOf(request.headers.authorization);
       const use = (principal: Principal) => {
         request.principal = principal;
         if (principal.kind === 'token') {
@@ -102,7 +119,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     return function authorizeRequest(request, _reply, payload, done) {
       let pending: Promise<void> | undefined;
       try {
-        pending = check(request, access);
+        pending = check(request.principal, access);
       } catch (error) {
         return done(error as Error);
       }
@@ -113,7 +130,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
 }
 
 /** A route option's hooks as an array (Fastify takes one function or several). */
-function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+export function hooksOf<T>(hooks: T | T[] | undefined): T[] {
   return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 

@@ -35,7 +35,8 @@ export function eventStreamRoutes(app: FastifyInstance, registry: Registry, stre
       description:
         'The events of GET /v1/events as `text/event-stream`: each as `id: <revision>`, `event: <type>`, ' +
         '`data: <event JSON>`, first those already committed after `Last-Event-ID` (or `after`), then each as it is ' +
-        'committed by any replica, with the same name and type filters. A comment line comes at least every 15 s. ' +
+        'committed by any replica, with the same name and type filters. A comment line comes at least every 15 s, and ' +
+        'with it the credentials are checked again: a stream whose token has been revoked ends (reconnecting gets the 401). ' +
         'A browser EventSource resumes by itself after a disconnect without missing an event; a replica that is ' +
         'shutting down ends its streams cleanly, and one serving its maximum of streams answers 503 with Retry-After.',
       querystring: StreamEventsQuery,
@@ -52,7 +53,7 @@ export function eventStreamRoutes(app: FastifyInstance, registry: Registry, stre
       const after = resumeFrom(request.headers['last-event-id'], request.query.after);
       const { name, type } = request.query;
       // Not async: the reply is the stream, sent here; Fastify has nothing to await.
-      streams.open(reply, registry.watch, after, { names: name, types: type });
+      streams.open(reply, registry.watch, after, { names: name, types: type }, () => app.stillAllowed(request, 'read'));
     },
   });
 }
