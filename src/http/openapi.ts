@@ -26,8 +26,9 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         version,
         description:
           'A team-shared registry of PyTorch FX `ConvertCustomConfig`s: named, versioned configs whose module classes ' +
-          'are registered identifiers. Errors are RFC 9457 `application/problem+json`; every config reply carries its ' +
-          'version as a strong ETag, and every write honours If-Match.',
+          'are registered identifiers. Errors are RFC 9457 `application/problem+json`, each `type` a page of this ' +
+          'service (`/problems/<slug>`, relative to the request URI; all of them at /problems); every config reply ' +
+          'carries its version as a strong ETag, and every write honours If-Match.',
         contact: { name: 'convert-config registry maintainers' },
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },

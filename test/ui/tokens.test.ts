@@ -122,6 +122,10 @@ describe.each(BACKENDS)('web UI on a secured registry (%s)', (kind) => {
       await page.getByLabel('Alias', { exact: true }).fill('production');
       await page.getByRole('button', { name: 'Move production' }).click();
       expect(await page.getByRole('alert').innerText()).toContain('(403)');
+      // The problem's type is a page of the registry that says what it means.
+      const explained = page.getByRole('alert').getByRole('link', { name: 'What this means and how to fix it' });
+      expect(await explained.getAttribute('href')).toBe('/problems/forbidden');
+      expect((await fetch(new URL('/problems/forbidden', base))).status).toBe(200);
       expect(await (await call({ base, headers: { authorization: `Bearer ${tokens.reader}` } }, 'GET', '/v1/configs/resnet50-int8/aliases/production')).json()).toMatchObject({ version: 2 });
     }
     // A new tab of the same browser session keeps nothing: sessionStorage is per tab.

@@ -2,7 +2,8 @@ import type { ApiError } from '../api.js';
 import { SignInForm } from './sign-in-form.js';
 
 /**
- * A problem from the API, as the API put it: its detail, and each pointer into what was sent.
+ * A problem from the API, as the API put it: its detail, each pointer into what was sent, and a
+ * link to the page its `type` names.
  * 401 offers the sign-in form in place; 412 (someone else wrote first) says so and offers a reload.
  */
 export function ProblemMessage({ error, onReload, what }: { error: ApiError; onReload?: () => void; what?: string }) {
@@ -39,6 +40,12 @@ export function ProblemMessage({ error, onReload, what }: { error: ApiError; onR
         <strong>{problem.title}</strong>
         {problem.status > 0 && <span class="status"> ({problem.status})</span>}: {problem.detail}
       </p>
+      {problem.type?.startsWith('/problems/') && (
+        // The problem type's own page on this registry (outside the app: a full page load).
+        <p class="problem-type">
+          <a href={problem.type}>What this means and how to fix it</a>
+        </p>
+      )}
       {problem.errors && problem.errors.length > 0 && (
         <ul class="problem-errors">
           {problem.errors.map((item, i) => (
