@@ -4,7 +4,7 @@ import type { Registry } from '../registry/registry.js';
 import { registerExpectContinue } from './expect-continue.js';
 import { registerGracefulClose } from './graceful-close.js';
 import { registerHandlerDeadline } from './handler-deadline.js';
-import { LINGER_LIMITS, registerLingeringClose, type LingerLimits } from './lingering-close.js';
+import { LINGER_LIMITS, LingeringClose, type LingerLimits } from './lingering-close.js';
 import { loggerOptions, registerRequestLogging, requestId, type LogOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
 import { registerAuth } from './plugins/auth.js';
@@ -73,6 +73,7 @@ const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json'])
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { registry } = options;
   const timeouts = options.timeouts ?? {};
+  const lingering = new LingeringClose({ ...LINGER_LIMITS, ...options.lingering });
   const app = Fastify({
     ...(options.loggerInstance === undefined
       ? { logger: options.log === undefined ? false : loggerOptions(options.log) }
@@ -93,13 +94,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => sendProblem(reply, frameworkProblem(error, request)),
     // Requests Node's HTTP parser rejects (bad request line, oversized headers) never reach
     // Fastify: answer them as problems too.
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, lingering),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
   registerGracefulClose(app);
-  registerLingeringClose(app, { ...LINGER_LIMITS, ...options.lingering });
+  lingering.register(app);
   registerHandlerDeadline(app, timeouts.handlerMs ?? 0);
 
   // Order matters. Authentication is each route's first onRequest hook (the rate limiter counts

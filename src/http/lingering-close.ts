@@ -34,61 +34,108 @@ export const LINGER_LIMITS: LingerLimits = { maxBytes: 64 * 1024 * 1024, maxMs: 
  * and read the body without a bound; the close also tells keep-alive clients to send their next
  * request on a new connection.
  */
-export function registerLingeringClose(app: FastifyInstance, limits: LingerLimits = LINGER_LIMITS): void {
-  const lingering = new Set<Socket>();
-  let closing = false;
-  // Callback style: it runs on every reply.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const { raw } = request;
-    // `complete` is false until the parser has seen the end of the body (undefined under inject).
-    // A request without a body is complete an instant after its 'request' event, so a reply sent
-    // synchronously could still see it false: the headers decide whether there is a body at all.
-    if (raw.complete === false && hasBody(raw) && raw.socket instanceof Socket && !closing) {
-      reply.header('connection', 'close');
-      lingerAfterAnswer(raw, raw.socket, limits, lingering, request.log);
+export class LingeringClose {
+  /** Connections reading and dropping what their client still sends. */
+  readonly #sockets = new Set<Socket>();
+  /** Connections answered after Node's parser refused their request, and where their reading began. */
+  readonly #refused = new WeakMap<Socket, number>();
+  #closing = false;
+
+  constructor(readonly limits: LingerLimits = LINGER_LIMITS) {}
+
+  /** The onSend hook that lingers after an early answer, and the preClose hook that cuts every lingering connection. */
+  register(app: FastifyInstance): void {
+    // Callback style: it runs on every reply.
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const { raw } = request;
+      // `complete` is false until the parser has seen the end of the body (undefined under inject).
+      // A request without a body is complete an instant after its 'request' event, so a reply sent
+      // synchronously could still see it false: the headers decide whether there is a body at all.
+      if (raw.complete === false && hasBody(raw) && raw.socket instanceof Socket && !this.#closing) {
+        reply.header('connection', 'close');
+        this.#lingerAfterAnswer(raw, raw.socket, request.log);
+      }
+      done(null, payload);
+    });
+    // Shutdown does not wait for slow senders: server.close() waits for every connection.
+    app.addHook('preClose', (done) => {
+      this.#closing = true;
+      for (const socket of this.#sockets) socket.destroy();
+      done();
+    });
+  }
+
+  /**
+   * Whether `socket` was answered after its request was refused by Node's HTTP parser: the parser
+   * then reports each further chunk the client sends as another error, which is not answered
+   * again but counted against the byte cap.
+   */
+  refused(socket: Socket): boolean {
+    const from = this.#refused.get(socket);
+    if (from === undefined) return false;
+    if (socket.bytesRead - from > this.limits.maxBytes) socket.destroy();
+    return true;
+  }
+
+  /**
+   * After the answer to a request Node's parser refused (431 headers too large, 400 not valid
+   * HTTP), written straight to the socket with `Connection: close`: the same lingering close.
+   * Our side is ended (the client reads the answer, then EOF); what the client still sends goes
+   * to the parser, which drops it (it is done with this connection) and reports it, see
+   * `refused`; the connection closes when the client has finished, or at the caps.
+   */
+  afterRefusal(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroySoon();
+      return;
     }
-    done(null, payload);
-  });
-  // Shutdown does not wait for slow senders: server.close() waits for every connection.
-  app.addHook('preClose', (done) => {
-    closing = true;
-    for (const socket of lingering) socket.destroy();
-    done();
-  });
+    this.#refused.set(socket, socket.bytesRead);
+    this.#sockets.add(socket);
+    const timer = setTimeout(() => socket.destroy(), this.limits.maxMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.#sockets.delete(socket);
+    });
+    // The client's FIN: both sides are done; a socket half-open on our side ends here.
+    socket.once('end', () => socket.destroySoon());
+    socket.end();
+  }
+
+  #lingerAfterAnswer(request: IncomingMessage, socket: Socket, log: FastifyBaseLogger): void {
+    const { limits } = this;
+    const lingering = this.#sockets;
+    socket.destroySoon = () => {
+      // The prototype's again: what Node does when the body did arrive meanwhile, and at the end.
+      delete (socket as { destroySoon?: unknown }).destroySoon;
+      if (request.complete) {
+        socket.destroySoon();
+        return;
+      }
+      socket.end();
+      lingering.add(socket);
+      let discarded = 0;
+      const cut = (why: string) => {
+        log.info({ discarded, limit: why }, 'cut off a client still sending a body after its answer');
+        socket.destroy();
+      };
+      const timer = setTimeout(() => cut(`${limits.maxMs} ms`), limits.maxMs);
+      // Node's http server has already dumped the body (or Fastify's parser left it flowing) when
+      // the answer was written; these listeners only count it and see its end.
+      request.on('data', (chunk: Buffer) => {
+        discarded += chunk.length;
+        if (discarded > limits.maxBytes && !socket.destroyed) cut(`${limits.maxBytes} bytes`);
+      });
+      // All of it read: close once our answer is flushed (no unread bytes left, so no reset).
+      request.once('end', () => socket.destroySoon());
+      socket.once('close', () => {
+        clearTimeout(timer);
+        lingering.delete(socket);
+      });
+      request.resume();
+    };
+  }
 }
 
 function hasBody(request: IncomingMessage): boolean {
   return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length']) > 0;
-}
-
-function lingerAfterAnswer(request: IncomingMessage, socket: Socket, limits: LingerLimits, lingering: Set<Socket>, log: FastifyBaseLogger): void {
-  socket.destroySoon = () => {
-    // The prototype's again: what Node does when the body did arrive meanwhile, and at the end.
-    delete (socket as { destroySoon?: unknown }).destroySoon;
-    if (request.complete) {
-      socket.destroySoon();
-      return;
-    }
-    socket.end();
-    lingering.add(socket);
-    let discarded = 0;
-    const cut = (why: string) => {
-      log.info({ discarded, limit: why }, 'cut off a client still sending a body after its answer');
-      socket.destroy();
-    };
-    const timer = setTimeout(() => cut(`${limits.maxMs} ms`), limits.maxMs);
-    // Node's http server has already dumped the body (or Fastify's parser left it flowing) when
-    // the answer was written; these listeners only count it and see its end.
-    request.on('data', (chunk: Buffer) => {
-      discarded += chunk.length;
-      if (discarded > limits.maxBytes && !socket.destroyed) cut(`${limits.maxBytes} bytes`);
-    });
-    // All of it read: close once our answer is flushed (no unread bytes left, so no reset).
-    request.once('end', () => socket.destroySoon());
-    socket.once('close', () => {
-      clearTimeout(timer);
-      lingering.delete(socket);
-    });
-    request.resume();
-  };
 }

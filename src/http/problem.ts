@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError, UnauthenticatedError, UnavailableError, type FieldProblem } from '../registry/errors.js';
 import { MalformedBodyError } from './json-body.js';
+import type { LingeringClose } from './lingering-close.js';
 import { PROBLEM_TYPE_PREFIX, problemTypeOfStatus } from './problem-types.js';
 import { problemsFromIssues, RequestValidationError } from './validation.js';
 
@@ -147,8 +148,14 @@ export function frameworkProblem(error: FastifyError, request: FastifyRequest): 
  * is written to the socket directly. Its `instance` is the request target when the raw bytes
  * show one.
  */
-export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+export function answerClientError(
+  error: Error & { code?: string; rawPacket?: unknown },
+  socket: Socket,
+  lingering?: Pick<LingeringClose, 'refused' | 'afterRefusal'>,
+): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // More of a request already answered (the parser reports every chunk after its first error).
+  if (lingering?.refused(socket)) return;
   const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const detail =
     status === 408
@@ -163,6 +170,12 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nConnection: close\r\n\r\n${body}`,
     );
+    // A client still sending (headers too large on an upload) reads the answer instead of a
+    // reset; a client too slow for the request timeout is not waited for any longer.
+    if (lingering !== undefined && status !== 408) {
+      lingering.afterRefusal(socket);
+      return;
+    }
   }
   socket.destroy(error);
 }

@@ -1,6 +1,7 @@
-// A request answered before its body has all arrived (413, 401, 403, 415, 429) must reach a real
-// client that is still sending, as the problem (src/http/lingering-close.ts). Without the lingering
-// close, Node's fetch got EPIPE on about half of these uploads and Python's urllib on every one.
+// A request answered before its body has all arrived (413, 401, 403, 415, 429, and 431 from Node's
+// parser) must reach a real client that is still sending, as the problem
+// (src/http/lingering-close.ts). Without the lingering close, Node's fetch got EPIPE on about half
+// of these uploads and Python's urllib on every one.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -63,6 +64,16 @@ async function uploadAll(
   }
   return out;
 }
+
+/** The uploads each early answer is tried with (the 413 test above goes through every size). */
+const LARGE_UPLOADS: Case[] = [
+    { label: 'Node fetch 5 MB length', client: nodeFetch, size: 5 * MB, chunked: false },
+    { label: 'Node fetch 5 MB chunked', client: nodeFetch, size: 5 * MB, chunked: true },
+    { label: 'Node fetch 50 MB length', client: nodeFetch, size: 50 * MB, chunked: false },
+    { label: 'curl 5 MB length', client: curl, size: 5 * MB, chunked: false },
+    { label: 'curl 50 MB length', client: curl, size: 50 * MB, chunked: false },
+    { label: 'Python urllib 5 MB length', client: pythonUrllib, size: 5 * MB, chunked: false },
+];
 
 let scratch: string;
 beforeAll(async () => {
@@ -191,7 +202,10 @@ describe('a client that keeps sending slowly after the answer', () => {
  * server closes the connection (flat out: 64 KiB chunks as fast as the socket takes them; slow:
  * 1 KiB every 50 ms). How much it wrote after the answer came, and when the connection closed.
  */
-async function sendAfterAnswer(svc: TestService, { pace, onAnswer }: { pace: 'flat out' | 'slow'; onAnswer?: () => void }) {
+async function sendAfterAnswer(
+  svc: TestService,
+  { pace, onAnswer, extraHeaders = '' }: { pace: 'flat out' | 'slow'; onAnswer?: () => void; extraHeaders?: string },
+) {
   const port = (svc.app.server.address() as { port: number }).port;
   // Half-open allowed: the server's FIN after its answer does not make this client stop sending.
   const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
@@ -211,7 +225,7 @@ async function sendAfterAnswer(svc: TestService, { pace, onAnswer }: { pace: 'fl
   const chunk = (n: number) => Buffer.from(`${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`);
   socket.write(
     `PUT /v1/configs/flood HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${ADMIN_SECRET}\r\n` +
-      'content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
+      `content-type: application/json\r\ntransfer-encoding: chunked\r\n${extraHeaders}\r\n`,
   );
   socket.write(chunk(1_500_000));
   const piece = pace === 'flat out' ? chunk(64 * 1024) : chunk(1024);
@@ -220,12 +234,50 @@ async function sendAfterAnswer(svc: TestService, { pace, onAnswer }: { pace: 'fl
     const more = socket.write(piece);
     if (answeredAt !== undefined) sentAfterAnswer += piece.length;
     if (pace === 'slow') await new Promise((resolve) => setTimeout(resolve, 50));
-    else if (!more) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+    else if (!more) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done).off('close', done);
+          resolve();
+        };
+        socket.once('drain', done).once('close', done);
+      });
+    }
   }
   const closedAt = await closed;
   if (answeredAt === undefined) throw new Error(`no complete answer before the close: ${JSON.stringify(answer.slice(0, 300))}`);
   return { answer, sentAfterAnswer, closedAfterMs: closedAt - answeredAt };
 }
+
+// Headers over Node's 16 KiB limit on an upload: Node's parser refuses the request before any
+// route (src/http/problem.ts answerClientError), and the answer takes the same lingering close.
+describe('headers too large on an upload', () => {
+  let svc: TestService;
+  let base: string;
+  const bigHeader = { 'x-trace-context': 'a'.repeat(20_000) };
+  beforeAll(async () => {
+    svc = await startService('sqlite');
+    base = await svc.listen();
+  });
+  afterAll(async () => svc?.close());
+
+  it('reaches Node fetch, Python urllib and curl as the 431 problem', async () => {
+    const cases: Case[] = [...LARGE_UPLOADS, { label: 'Python urllib 5 MB chunked', client: pythonUrllib, size: 5 * MB, chunked: true }];
+    const results = await uploadAll(cases, `${base}/v1/configs/big`, { ...JSON_TYPE, ...bigHeader }, scratch);
+    expect(results).toEqual(Object.fromEntries(cases.map((c) => [c.label, expected(431, 'Request header fields too large')])));
+    expect((await svc.app.inject({ method: 'GET', url: '/v1/configs/big' })).statusCode).toBe(404);
+  }, 300_000);
+
+  it('cuts off a client that keeps sending after the 431, at the byte cap, and stays healthy', async () => {
+    const flood = await sendAfterAnswer(svc, { pace: 'flat out', extraHeaders: `x-trace-context: ${'a'.repeat(20_000)}\r\n` });
+    expect(flood.answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(flood.answer.toLowerCase()).toContain('connection: close');
+    expect(flood.sentAfterAnswer).toBeGreaterThanOrEqual(LINGER_LIMITS.maxBytes);
+    expect(flood.sentAfterAnswer).toBeLessThan(LINGER_LIMITS.maxBytes + 64 * 1024 * 1024);
+    expect(flood.closedAfterMs).toBeLessThan(LINGER_LIMITS.maxMs);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  }, 60_000);
+});
 
 describe.each(BACKENDS)('other early answers to a large body on %s', (kind) => {
   let svc: TestService;
@@ -251,14 +303,7 @@ describe.each(BACKENDS)('other early answers to a large body on %s', (kind) => {
     await limited?.close();
   });
 
-  const cases: Case[] = [
-    { label: 'Node fetch 5 MB length', client: nodeFetch, size: 5 * MB, chunked: false },
-    { label: 'Node fetch 5 MB chunked', client: nodeFetch, size: 5 * MB, chunked: true },
-    { label: 'Node fetch 50 MB length', client: nodeFetch, size: 50 * MB, chunked: false },
-    { label: 'curl 5 MB length', client: curl, size: 5 * MB, chunked: false },
-    { label: 'curl 50 MB length', client: curl, size: 50 * MB, chunked: false },
-    { label: 'Python urllib 5 MB length', client: pythonUrllib, size: 5 * MB, chunked: false },
-  ];
+  const cases = LARGE_UPLOADS;
   const answers: Array<[status: number, title: string, where: () => string, headers: () => Record<string, string>, before?: () => Promise<void>]> = [
     [401, 'Unauthorized', () => svc.baseUrl!, () => JSON_TYPE],
     [403, 'Forbidden', () => svc.baseUrl!, () => ({ ...JSON_TYPE, ...bearer(readerToken) })],
