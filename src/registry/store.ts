@@ -62,7 +62,11 @@ export interface AppendVersion {
 }
 
 export type AppendOutcome =
-  | { ok: true; head: ConfigHead }
+  /**
+   * `rowVersion`: the head row's version after the write, where the store tells configs apart by
+   * them (PostgreSQL, see the read cache), so that what was written can be served once confirmed.
+   */
+  | { ok: true; head: ConfigHead; rowVersion?: string }
   /** Someone else moved the head (or created the name) first. */
   | { ok: false; reason: 'conflict' }
   /** A referenced class disappeared, or lost fromObserved, between validation and commit. */
