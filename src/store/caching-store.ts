@@ -332,6 +332,10 @@ export class CachingRegistryStore implements RegistryStore {
     return outcome;
   }
 
+  appendGroups(): { groups: number; appends: number } {
+    return this.inner.appendGroups();
+  }
+
   writeExclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
     return this.inner.writeExclusively(name, work);
   }

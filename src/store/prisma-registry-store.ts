@@ -341,6 +341,10 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
     return outcome === ALONE ? this.appendAlone(append) : outcome;
   }
 
+  appendGroups(): { groups: number; appends: number } {
+    return { groups: this.appends.stats.groups, appends: this.appends.stats.items };
+  }
+
   private async commitGroup(group: AppendVersion[]): Promise<GroupOutcome[]> {
     try {
       return await this.run(() => appendGroup(this.sql, group));
