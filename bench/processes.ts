@@ -14,6 +14,8 @@ export interface Server {
   readonly pid: number;
   /** Resident set size now and at its peak, and what it is made of, in MiB (from /proc). */
   memory(): Memory;
+  /** The last 20,000 characters it wrote to stdout and stderr. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export function wrap(name: string, url: string, child: ChildProcess, output: () 
     url,
     pid: child.pid!,
     memory: () => memoryOf(child.pid!),
+    output,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -94,6 +97,8 @@ export interface ServiceOptions {
   adminToken: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
+  /** Settings beside the production ones (they win). */
+  env?: Record<string, string>;
 }
 
 /** `npm start`'s command line after `node`: its V8 flags and the entry point. */
@@ -120,6 +125,7 @@ export async function startService(name: string, options: ServiceOptions): Promi
       // rate limiting off, or the load generator would measure the limiter.
       REGISTRY_ADMIN_TOKEN: options.adminToken,
       RATE_LIMIT_MAX: '0',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,74 +10,22 @@
 //   - config: the 200 of a GET /v1/configs/{name} with If-None-Match and Prefer: wait=30.
 // Writes are spaced by a random 20-80 ms, so that they land at every phase of the SQLite poll.
 // Prints p50 / p90 / p99 / max per backend and kind. Timings only: nothing here is asserted.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, startService, type Server } from './processes.js';
+import { startService, type Server } from './processes.js';
+import { commandLine, openStream, percentiles, revision, untilHeld, write } from './watch-clients.js';
 import { Api, createDatabase, type Kind } from './seed.js';
 
-const argv = process.argv.slice(2);
-const value = (name: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const backends: Kind[] = value('backend') === undefined ? ['sqlite', 'postgresql'] : [value('backend') as Kind];
+const { value, backends } = commandLine();
 const rounds = Number(value('rounds') ?? 200);
-if (!argv.includes('--no-build')) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 
 interface Sample {
   fromAck: number;
   fromSend: number;
 }
 
-/** Opens an event stream on `api` and calls `onEvent(revision)` at each event's arrival. */
-async function openStream(api: Api, after: number, onEvent: (revision: number) => void): Promise<() => void> {
-  const abort = new AbortController();
-  const response = await fetch(`${api.url}/v1/events/stream?after=${after}`, { headers: api.headers(), signal: abort.signal });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  void (async () => {
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value: chunk, done } = await reader.read();
-        if (done) return;
-        buffer += chunk;
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const id = /^id: (\d+)$/m.exec(buffer.slice(0, cut))?.[1];
-          buffer = buffer.slice(cut + 2);
-          if (id !== undefined) onEvent(Number(id));
-        }
-      }
-    } catch {
-      // closed
-    }
-  })();
-  return () => abort.abort();
-}
-
-async function gauge(api: Api): Promise<number> {
-  const text = await (await api.request('GET', '/metrics')).text();
-  return Number(/^registry_watch_waiters (\d+)$/m.exec(text)?.[1] ?? 0);
-}
-
-async function untilHeld(api: Api, count: number): Promise<void> {
-  while ((await gauge(api)) < count) await sleep(2);
-}
-
-async function write(b: Api, name: string, n: number): Promise<{ sent: number; acked: number; revision: number }> {
-  const sent = performance.now();
-  const res = await b.expect([200, 201], 'PUT', `/v1/configs/${name}`, { config: { preserved_attributes: [`a${n}`] } });
-  const acked = performance.now();
-  await res.arrayBuffer();
-  const revision = Number((await (await b.request('GET', '/v1/events?limit=1')).headers.get('x-registry-revision')) ?? 0);
-  return { sent, acked, revision };
-}
-
 function summary(samples: Sample[], pick: (s: Sample) => number): string {
-  const sorted = samples.map(pick).sort((x, y) => x - y);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return [0.5, 0.9, 0.99].map((q) => at(q).toFixed(1)).join(' / ') + ` / ${sorted[sorted.length - 1]!.toFixed(1)}`;
+  return percentiles(samples.map(pick));
 }
 
 async function measure(kind: Kind): Promise<Record<string, Sample[]>> {
@@ -93,9 +41,7 @@ async function measure(kind: Kind): Promise<Record<string, Sample[]>> {
 
     // Stream: one open stream on A, every write to B timed on arrival.
     const arrivals = new Map<number, number>();
-    const close = await openStream(a, Number((await a.request('GET', '/v1/events?limit=1')).headers.get('x-registry-revision')), (revision) =>
-      arrivals.set(revision, performance.now()),
-    );
+    const close = await openStream(a, await revision(a), (at) => arrivals.set(at, performance.now()));
     for (let i = 0; i < rounds; i++) {
       const w = await write(b, `stream-${i % 8}`, i);
       while (!arrivals.has(w.revision)) await sleep(1);
@@ -107,7 +53,7 @@ async function measure(kind: Kind): Promise<Record<string, Sample[]>> {
 
     // Long-poll on the feed: A holds the poll before B writes.
     for (let i = 0; i < rounds; i++) {
-      const after = Number((await a.request('GET', '/v1/events?limit=1')).headers.get('x-registry-revision'));
+      const after = await revision(a);
       const poll = a.request('GET', `/v1/events?after=${after}&name=poll&wait=30`).then(async (res) => {
         await res.arrayBuffer();
         return performance.now();

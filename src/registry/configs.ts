@@ -338,6 +338,12 @@ export class ConfigsService {
    */
   private async validateClasses(config: ConvertCustomConfigDict): Promise<ClassRef[]> {
     const references = classReferences(config);
+    await this.checkReferences(references);
+    return refsOf(references);
+  }
+
+  /** validateClasses for references already found: a 422 naming each unusable one. */
+  private async checkReferences(references: ReturnType<typeof classReferences>): Promise<void> {
     const known = await this.store.getModuleClasses([...new Set(references.map((r) => r.id))]);
     const problems: FieldProblem[] = [];
     for (const ref of references) {
@@ -356,7 +362,6 @@ export class ConfigsService {
     if (problems.length > 0) {
       throw new InvalidError('The config references module classes that cannot be used.', problems);
     }
-    return refsOf(references);
   }
 
   private write(request: WriteRequest, build: (current: ConfigRecord | null) => ConfigContent): Promise<WriteResult> {
@@ -407,17 +412,21 @@ export class ConfigsService {
     if (current !== null && sameContent(current.latest, configJson, content)) {
       return { record: current, outcome: 'unchanged', warnings };
     }
-    const classRefs = await this.validateClasses(content.config);
-    const changed =
-      current === null
-        ? { labels: true, classRefs: true }
-        : {
-            labels: !sameLabels(current.latest.labels, content.labels),
-            // The same document names the same classes: no need to parse the previous one.
-            classRefs:
-              current.latest.configJson !== configJson &&
-              !sameClassRefs(refsOf(classReferences(parseStored(current.latest))), classRefs),
-          };
+    const references = classReferences(content.config);
+    const classRefs = refsOf(references);
+    // The same document names the same classes: no need to parse the previous one.
+    const sameRefs =
+      current !== null &&
+      (current.latest.configJson === configJson || sameClassRefs(refsOf(classReferences(parseStored(current.latest))), classRefs));
+    // Classes the latest version already names, in the same roles, need no lookup: the config's
+    // class-reference rows keep them usable for as long as it is live (a class they name cannot be
+    // deleted, nor lose fromObserved while one names it as quantized; module-classes.ts), and the
+    // compare-and-set of the append proves that this version is still the latest when it commits.
+    if (!sameRefs) await this.checkReferences(references);
+    const changed = {
+      labels: current === null || !sameLabels(current.latest.labels, content.labels),
+      classRefs: !sameRefs,
+    };
     const at = this.now();
     const version: VersionRecord = {
       name,

@@ -62,7 +62,11 @@ export interface AppendVersion {
 }
 
 export type AppendOutcome =
-  | { ok: true; head: ConfigHead }
+  /**
+   * `rowVersion`: the head row's version after the write, where the store tells configs apart by
+   * them (PostgreSQL, see the read cache), so that what was written can be served once confirmed.
+   */
+  | { ok: true; head: ConfigHead; rowVersion?: string }
   /** Someone else moved the head (or created the name) first. */
   | { ok: false; reason: 'conflict' }
   /** A referenced class disappeared, or lost fromObserved, between validation and commit. */
@@ -235,8 +239,14 @@ export interface RegistryStore {
   /** Newest first; `before` is the version to continue below. */
   listVersions(name: string, query: { before?: number; limit: number }): Promise<VersionRecord[]>;
   listConfigs(query: ListConfigsQuery): Promise<ConfigRecord[]>;
-  /** Appends unless the head moved (compare-and-set); waits while another process writes exclusively. */
+  /**
+   * Appends unless the head moved (compare-and-set); waits while another process writes
+   * exclusively. Appends to different configs that are under way together may commit in one
+   * transaction (group commit); each is still answered only once it is committed.
+   */
   appendVersion(append: AppendVersion): Promise<AppendOutcome>;
+  /** How this process's appends were grouped so far, for the metrics. */
+  appendGroups(): { groups: number; appends: number };
   /**
    * Runs `work` as the only writer of the config `name` across every process sharing the
    * database: appends and deleted-state changes by others wait until it returns. For a writer

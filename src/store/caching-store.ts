@@ -146,10 +146,15 @@ class FreshCache<V> {
     this.#entries.set(key, { value, stamp: ticket.stamp, ...(rowVersion === undefined ? {} : { rowVersion }) });
   }
 
-  /** Keeps what this process has just written, valid while the stamp is still `stamp` (taken before the write). */
-  written(key: string, value: V, stamp: number | undefined): void {
+  /**
+   * Keeps what this process has just written, valid while the stamp is still `stamp` (taken before
+   * the write), or, where the store has row versions, as of `rowVersion` (served once confirmed).
+   */
+  written(key: string, value: V, stamp: number | undefined, rowVersion?: string): void {
     this.invalidate(key);
-    if (stamp !== undefined) this.#entries.set(key, { value, stamp });
+    if (stamp !== undefined || rowVersion !== undefined) {
+      this.#entries.set(key, { value, stamp, ...(rowVersion === undefined ? {} : { rowVersion }) });
+    }
   }
 
   invalidate(key: string): void {
@@ -321,8 +326,14 @@ export class CachingRegistryStore implements RegistryStore {
     const outcome = await this.writing(this.#configs, name, () => this.inner.appendVersion(append));
     // Nothing else committed since `stamp` was read (else the entry is never served), and the
     // compare-and-set proves this version followed the one the writer read: it is the config now.
-    if (outcome.ok) this.#configs.written(name, { head: outcome.head, latest: append.version }, stamp);
+    // On PostgreSQL it is kept under the head's new row version, so the next read (the next write
+    // of the config, above all) is answered after the shared probe instead of reading it again.
+    if (outcome.ok) this.#configs.written(name, { head: outcome.head, latest: append.version }, stamp, outcome.rowVersion);
     return outcome;
+  }
+
+  appendGroups(): { groups: number; appends: number } {
+    return this.inner.appendGroups();
   }
 
   writeExclusively<T>(name: string, work: () => Promise<T>): Promise<T> {

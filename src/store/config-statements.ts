@@ -23,17 +23,38 @@ export function prefixEnd(prefix: string): string {
 }
 
 export const WAIT_FOR_EXCLUSIVE_WRITER = statement('SELECT pg_advisory_xact_lock_shared(?::int4, hashtext(?))');
+/** The configs' write locks, shared, for those not held exclusively now (no waiting): `locked` per name. */
+export const TRY_SHARED_WRITE_LOCKS_PG = statement(
+  'SELECT n AS name, pg_try_advisory_xact_lock_shared(?::int4, hashtext(n)) AS locked FROM unnest(?::text[]) AS n',
+);
 export const LOCK_CLASSES_PG = statement('SELECT id, from_observed FROM module_class WHERE id = ANY(?) ORDER BY id FOR SHARE');
-export const CREATE_HEAD = statement(
-  'INSERT INTO config (name, latest_version, deleted, created_at, updated_at) VALUES (?, 1, false, ?, ?) RETURNING created_at',
+/** ROW_VERSION (below) in a statement that writes the head: its RETURNING names no table alias. */
+const HEAD_ROW_VERSION = `xmin::text || '/' || latest_version AS row_version`;
+
+/**
+ * A write of the head returns its creation time and, on PostgreSQL, its new row version, under
+ * which the read cache may keep what was written.
+ */
+function returningHead(text: string): Statement {
+  return {
+    sqlite: statement(`${text} RETURNING created_at`).sqlite,
+    postgresql: statement(`${text} RETURNING created_at, ${HEAD_ROW_VERSION}`).postgresql,
+  };
+}
+
+/** No row when the name is taken: a failed create is no error, which would abort a PostgreSQL transaction. */
+export const CREATE_HEAD = returningHead(
+  'INSERT INTO config (name, latest_version, deleted, created_at, updated_at) VALUES (?, 1, false, ?, ?) ON CONFLICT (name) DO NOTHING',
 );
-export const MOVE_HEAD = statement(
-  'UPDATE config SET latest_version = ?, updated_at = ? WHERE name = ? AND latest_version = ? AND deleted = ? RETURNING created_at',
+export const MOVE_HEAD = returningHead(
+  'UPDATE config SET latest_version = ?, updated_at = ? WHERE name = ? AND latest_version = ? AND deleted = ?',
 );
-export const INSERT_VERSION = statement(
-  'INSERT INTO config_version (config_name, version, config_json, description, labels_json, content_hash, created_at, updated_by) ' +
-    'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-);
+const VERSION_COLUMNS = 'config_name, version, config_json, description, labels_json, content_hash, created_at, updated_by';
+export const INSERT_VERSION = statement(`INSERT INTO config_version (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+/** INSERT_VERSION for `count` versions in one statement. */
+export function insertVersions(count: number): Statement {
+  return statement(`INSERT INTO config_version (${VERSION_COLUMNS}) VALUES ${placeholders(count, '(?, ?, ?, ?, ?, ?, ?, ?)')}`);
+}
 /** Soft delete or undelete: a compare-and-set on the latest version and the deleted state. */
 export const SET_DELETED = statement(
   'UPDATE config SET deleted = ?, deleted_at = ? WHERE name = ? AND latest_version = ? AND deleted = ? RETURNING created_at, updated_at',

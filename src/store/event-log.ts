@@ -49,7 +49,39 @@ const LAST_REVISION = statement('SELECT value FROM registry_revision WHERE id = 
  * change is certain: see the module comment for why that makes revisions gap-free and ordered.
  */
 export async function appendEvent(tx: SqlRunner, event: NewEvent): Promise<void> {
-  const values: SqlValue[] = [
+  const values = eventValues(event);
+  // One statement on either database: an append is on every write path, and each statement
+  // through the driver adapter costs tens of µs.
+  await tx.execute(tx.kind === 'postgresql' ? APPEND_EVENT_PG : APPEND_EVENT_SQLITE, values);
+}
+
+/**
+ * Appends `events` under the next revisions, in their order: what appendEvent does for one, for a
+ * group of changes committed together (version-appends.ts). On PostgreSQL in one statement that
+ * moves the counter once and sends one notification (the newest revision: a listener reads the
+ * table after what it has seen, so one hint covers them all).
+ */
+export async function appendEvents(tx: SqlRunner, events: readonly NewEvent[]): Promise<void> {
+  if (events.length <= 1 || tx.kind === 'sqlite') {
+    // SQLite: each INSERT reads the counter its trigger moved on after the one before.
+    for (const event of events) await appendEvent(tx, event);
+    return;
+  }
+  await tx.execute(appendEventsPg(events.length), events.flatMap(eventValues));
+}
+
+/** `count` events under the revisions the counter moved past, oldest first (numbers of ours, not of a request). */
+function appendEventsPg(count: number): Statement {
+  const rows = Array.from({ length: count }, (_, i) => `((SELECT value FROM r) - ${count - 1 - i}, ?, ?, ?, ?, ?, ?, ?)`);
+  return statement(
+    `WITH r AS (UPDATE registry_revision SET value = value + ${count} WHERE id = 1 RETURNING value), ` +
+      `e AS (INSERT INTO registry_event (${EVENT_COLUMNS}) VALUES ${rows.join(', ')} RETURNING revision) ` +
+      `SELECT pg_notify('${EVENTS_CHANNEL}', max(revision)::text) FROM e`,
+  );
+}
+
+function eventValues(event: NewEvent): SqlValue[] {
+  return [
     event.type,
     event.at,
     event.by,
@@ -58,9 +90,6 @@ export async function appendEvent(tx: SqlRunner, event: NewEvent): Promise<void>
     event.alias ?? null,
     event.classId ?? null,
   ];
-  // One statement on either database: an append is on every write path, and each statement
-  // through the driver adapter costs tens of µs.
-  await tx.execute(tx.kind === 'postgresql' ? APPEND_EVENT_PG : APPEND_EVENT_SQLITE, values);
 }
 
 /** The newest committed revision (0 before the first change). */

@@ -5,7 +5,6 @@ import type {
   AliasWriteOutcome,
   AppendOutcome,
   AppendVersion,
-  ClassRef,
   ConfigHead,
   ConfigRecord,
   DeletedChange,
@@ -27,26 +26,19 @@ import { AliasStore } from './alias-store.js';
 import { CachingRegistryStore, type RowVersions } from './caching-store.js';
 import type { Database, DatabaseKind } from './database.js';
 import {
-  CREATE_HEAD,
   DELETE_CLASS_REFS,
-  DELETE_LABELS,
   GET_CONFIG,
   GET_CONFIG_WITH_ROW_VERSION_PG,
-  INSERT_VERSION,
   insertClassRefs,
-  insertLabels,
   listConfigsStatement,
-  LOCK_CLASSES_PG,
-  MOVE_HEAD,
   prefixEnd,
   PURGE_CONFIG,
   ROW_VERSIONS_PG,
-  selectClasses,
   SET_DELETED,
   toRecord,
   WAIT_FOR_EXCLUSIVE_WRITER,
 } from './config-statements.js';
-import { asBoolean, asDate, type DriverSql, type SqlRunner } from './driver-sql.js';
+import { asDate, type DriverSql } from './driver-sql.js';
 import { appendEvent, lastRevision, listEvents } from './event-log.js';
 import {
   DELETE_MODULE_CLASS,
@@ -57,8 +49,19 @@ import {
   toModuleClass,
   updateModuleClassStatement,
 } from './module-class-statements.js';
+import { GroupCommit } from './group-commit.js';
+import { UnavailableError } from '../registry/errors.js';
 import { guarded, isForeignKeyViolation, isUniqueViolation } from './store-errors.js';
 import type { HeldConnection } from './held-connection.js';
+import {
+  ALONE,
+  appendFailure,
+  appendGroup,
+  checkClassesUsable,
+  CONFIG_WRITE_LOCK,
+  HeadMoved,
+  type GroupOutcome,
+} from './version-appends.js';
 
 
 interface ConfigRow {
@@ -80,19 +83,6 @@ interface VersionRow {
   createdAt: Date;
   updatedBy: string;
 }
-
-/**
- * The first key of the PostgreSQL advisory locks that order writers of one config (the second is
- * hashtext(name)). Two-key advisory locks never collide with single-key ones such as Prisma
- * Migrate's.
- */
-const CONFIG_WRITE_LOCK = 0x63636672;
-
-/** Thrown inside a transaction to roll it back when the compare-and-set on the head fails. */
-class HeadMoved extends Error {}
-
-/** Thrown inside a transaction when a class the version names is gone or no longer fromObserved. */
-class ClassesChanged extends Error {}
 
 /** Thrown inside a class update to roll it back when live configs block it. */
 class Blocked extends Error {
@@ -158,6 +148,8 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
   private readonly aliases: AliasStore;
   /** PostgreSQL: where the row versions are probed (see rowVersions). */
   private readonly held: HeldConnection | undefined;
+  /** New versions, committed in groups (see appendVersion); its stats say how they were grouped. */
+  readonly appends = new GroupCommit<AppendVersion, GroupOutcome>((group) => this.commitGroup(group));
 
   constructor(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'> & Partial<Pick<Database, 'held'>>) {
     this.prisma = database.prisma;
@@ -339,67 +331,37 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
     });
   }
 
-  appendVersion(append: AppendVersion): Promise<AppendOutcome> {
-    const { version, expectedLatest, classRefs, changed } = append;
-    const { name } = version;
+  /**
+   * Joins the group of appends that commits next (group-commit.ts, version-appends.ts). One that
+   * could not take its config's write lock at once, or whose group failed as a whole for a reason
+   * other than the database being away, is appended on its own.
+   */
+  async appendVersion(append: AppendVersion): Promise<AppendOutcome> {
+    const outcome = await this.appends.submit(append);
+    return outcome === ALONE ? this.appendAlone(append) : outcome;
+  }
+
+  appendGroups(): { groups: number; appends: number } {
+    return { groups: this.appends.stats.groups, appends: this.appends.stats.items };
+  }
+
+  private async commitGroup(group: AppendVersion[]): Promise<GroupOutcome[]> {
+    try {
+      return await this.run(() => appendGroup(this.sql, group));
+    } catch (error) {
+      if (error instanceof UnavailableError || group.length === 1) throw error;
+      return group.map(() => ALONE);
+    }
+  }
+
+  /** One append in its own transaction, waiting for its config's write lock (PostgreSQL). */
+  private appendAlone(append: AppendVersion): Promise<AppendOutcome> {
     return this.run(async () => {
       try {
-        return await this.sql.transaction(async (tx) => {
-          if (this.kind === 'postgresql' && !append.holdsWriteLock) {
-            await tx.execute(WAIT_FOR_EXCLUSIVE_WRITER, [CONFIG_WRITE_LOCK, name]);
-          }
-          // Compare-and-set on the head row: the one point where racing writers are serialised.
-          // A concurrent create of the same name fails the INSERT with a unique violation.
-          const [moved] =
-            expectedLatest === 0
-              ? await tx.rows(CREATE_HEAD, [name, version.createdAt, version.createdAt])
-              : await tx.rows(MOVE_HEAD, [expectedLatest + 1, version.createdAt, name, expectedLatest, false]);
-          if (moved === undefined) throw new HeadMoved();
-          if (changed.classRefs) await this.checkClasses(tx, classRefs);
-          await tx.execute(INSERT_VERSION, [
-            name,
-            version.version,
-            version.configJson,
-            version.description,
-            JSON.stringify(version.labels),
-            version.contentHash,
-            version.createdAt,
-            version.updatedBy,
-          ]);
-          const replaced = expectedLatest > 0;
-          if (changed.labels) {
-            if (replaced) await tx.execute(DELETE_LABELS, [name]);
-            if (Object.keys(version.labels).length > 0) {
-              const insert = insertLabels(name, version.labels);
-              await tx.execute(insert.statement, insert.args);
-            }
-          }
-          if (changed.classRefs) {
-            if (replaced) await tx.execute(DELETE_CLASS_REFS, [name]);
-            if (classRefs.length > 0) {
-              const insert = insertClassRefs(name, classRefs);
-              await tx.execute(insert.statement, insert.args);
-            }
-          }
-          await appendEvent(tx, {
-            type: 'config.version_created',
-            at: version.createdAt,
-            by: version.updatedBy,
-            name,
-            version: version.version,
-          });
-          const head: ConfigHead = {
-            name,
-            latestVersion: expectedLatest + 1,
-            deleted: false,
-            deletedAt: null,
-            createdAt: asDate(moved.created_at),
-            updatedAt: version.createdAt,
-          };
-          return { ok: true as const, head };
-        });
+        const [outcome] = await appendGroup(this.sql, [append], { waitForLock: true });
+        return outcome as AppendOutcome;
       } catch (error) {
-        return this.appendFailure(error);
+        return appendFailure(error);
       }
     });
   }
@@ -417,7 +379,7 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
             !change.deleted,
           ]);
           if (row === undefined) throw new HeadMoved();
-          if (!change.deleted) await this.checkClasses(tx, change.classRefs);
+          if (!change.deleted) await checkClassesUsable(tx, change.classRefs);
           // Class references are kept for live configs only: a deleted config blocks nothing.
           await tx.execute(DELETE_CLASS_REFS, [name]);
           if (!change.deleted && change.classRefs.length > 0) {
@@ -442,7 +404,7 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
           return { ok: true as const, head };
         });
       } catch (error) {
-        return this.appendFailure(error);
+        return appendFailure(error);
       }
     });
   }
@@ -582,40 +544,6 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
       }
       return counts;
     });
-  }
-
-  /**
-   * Re-checks, inside the writing transaction, what the registry validated before it: every class
-   * the version names is registered, and every quantized one still has fromObserved. On
-   * PostgreSQL the rows are share-locked until commit, so a concurrent class update or delete
-   * waits for this write (and then sees its references) or this write waits for it (and then
-   * sees its result); without the lock a fromObserved change and a write could each miss the
-   * other. SQLite runs one write transaction at a time, so reading is enough there.
-   */
-  private async checkClasses(tx: SqlRunner, refs: ClassRef[]): Promise<void> {
-    if (refs.length === 0) return;
-    const ids = [...new Set(refs.map((r) => r.classId))].sort();
-    const rows =
-      this.kind === 'postgresql' ? await tx.rows(LOCK_CLASSES_PG, [ids]) : await tx.rows(selectClasses(ids.length), ids);
-    assertClassesUsable(refs, new Map(rows.map((r) => [String(r.id), asBoolean(r.from_observed)])));
-  }
-
-  private appendFailure(error: unknown): AppendOutcome {
-    if (error instanceof HeadMoved || isUniqueViolation(error)) {
-      return { ok: false, reason: 'conflict' };
-    }
-    if (error instanceof ClassesChanged || isForeignKeyViolation(error)) {
-      return { ok: false, reason: 'missing-class' };
-    }
-    throw error;
-  }
-}
-
-/** Every class the version names is registered, and every quantized one has fromObserved. */
-function assertClassesUsable(refs: ClassRef[], fromObserved: Map<string, boolean>): void {
-  for (const ref of refs) {
-    const current = fromObserved.get(ref.classId);
-    if (current === undefined || (ref.asQuantized && !current)) throw new ClassesChanged();
   }
 }
 

@@ -166,6 +166,9 @@ describe.each(BACKENDS)('observability on %s', (kind) => {
       expect(text).toMatch(/^registry_config_versions 3$/m);
       expect(text).toMatch(/^registry_module_classes 4$/m);
       expect(text).toMatch(/^registry_api_tokens 0$/m);
+      // The three PUTs came one after another: a group each.
+      expect(text).toMatch(/^registry_version_groups_total 3$/m);
+      expect(text).toMatch(/^registry_version_group_appends_total 3$/m);
       expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     });
   });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { RegistryCounts, RegistryStore } from '../../registry/store.js';
 import { withDeadline } from '../deadline.js';
 
@@ -74,6 +74,24 @@ export function registerMetrics(
   const versions = new Gauge({ name: 'registry_config_versions', help: 'Config versions, all configs.', registers: [registry] });
   const classes = new Gauge({ name: 'registry_module_classes', help: 'Registered module classes.', registers: [registry] });
   const tokens = new Gauge({ name: 'registry_api_tokens', help: 'API tokens (not counting REGISTRY_ADMIN_TOKEN).', registers: [registry] });
+  new Counter({
+    name: 'registry_version_groups_total',
+    help: 'Groups of new config versions written together, in one transaction each (group commit).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(store.appendGroups().groups);
+    },
+  });
+  new Counter({
+    name: 'registry_version_group_appends_total',
+    help: 'Appends of new config versions those groups carried, refused ones (a lost race, a vanished class) included.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(store.appendGroups().appends);
+    },
+  });
   if (watch !== undefined) {
     new Gauge({
       name: 'registry_watch_waiters',

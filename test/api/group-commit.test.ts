@@ -1,0 +1,183 @@
+// Group commit (src/store/group-commit.ts, version-appends.ts): new versions of different configs
+// that arrive together commit in one transaction, and each keeps its own outcome: a write refused
+// before the group (a stale If-Match, an invalid config) or inside it (a lost compare-and-set, a
+// class gone since validation) fails alone, and the others commit with consecutive versions and
+// consecutive revisions in the feed. On both databases, through the real service and its store.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { AppendOutcome, AppendVersion } from '../../src/registry/store.js';
+import { openDatabase } from '../../src/store/database.js';
+import { PrismaRegistryStore } from '../../src/store/prisma-registry-store.js';
+import { CONFIG_WRITE_LOCK } from '../../src/store/version-appends.js';
+import { registerClasses, startService, type TestService } from '../support/app.js';
+import { BACKENDS } from '../support/databases.js';
+import { feedRevision, readFeed } from '../support/feed.js';
+
+const OBSERVED = 'grp.observed.Linear';
+const QUANTIZED = 'grp.quantized.Linear';
+
+function document(attribute: string, classes = true) {
+  return {
+    config: {
+      ...(classes ? { observed_to_quantized_custom_module_class: { static: { [OBSERVED]: QUANTIZED } } } : {}),
+      preserved_attributes: [attribute],
+    },
+    labels: { team: 'grp' },
+  };
+}
+
+/** The metrics' count of groups so far (registry_version_groups_total). */
+async function groups(svc: TestService): Promise<number> {
+  const res = await svc.app.inject({ method: 'GET', url: '/metrics' });
+  return Number(/^registry_version_groups_total (\d+)$/m.exec(res.body)?.[1]);
+}
+
+/** An append as ConfigsService makes it, of `name` after `expectedLatest`. */
+function append(name: string, expectedLatest: number, classRefs: AppendVersion['classRefs'] = []): AppendVersion {
+  const configJson = JSON.stringify({ preserved_attributes: [`${name}-${expectedLatest + 1}`] });
+  return {
+    expectedLatest,
+    version: {
+      name,
+      version: expectedLatest + 1,
+      configJson,
+      description: 'grouped',
+      labels: {},
+      contentHash: `sha256:${name}-${expectedLatest + 1}`,
+      createdAt: new Date(),
+      updatedBy: 'group-test',
+    },
+    classRefs,
+    changed: { labels: expectedLatest === 0, classRefs: classRefs.length > 0 || expectedLatest === 0 },
+  };
+}
+
+describe.each(BACKENDS)('group commit on %s', (kind) => {
+  let svc: TestService;
+
+  const put = (name: string, body: unknown, headers: Record<string, string> = {}) =>
+    svc.app.inject({ method: 'PUT', url: `/v1/configs/${name}`, headers, payload: body as Record<string, unknown> });
+  const latest = async (name: string) => {
+    const res = await svc.app.inject({ method: 'GET', url: `/v1/configs/${name}` });
+    return res.statusCode === 200 ? (res.json() as { version: number; config: { preserved_attributes: string[] } }) : null;
+  };
+
+  beforeAll(async () => {
+    svc = await startService(kind);
+    await registerClasses(svc.app, [{ id: OBSERVED }, { id: QUANTIZED, fromObserved: true }]);
+  });
+  afterAll(async () => svc?.close());
+
+  it('commits concurrent writes together; a stale If-Match and an invalid config fail alone', async () => {
+    for (let i = 0; i < 10; i++) expect((await put(`http-${i}`, document('v1'))).statusCode).toBe(201);
+    const before = await feedRevision(svc.app);
+    const groupsBefore = await groups(svc);
+
+    const replies = await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => put(`http-${i}`, document('v2'))),
+      // Current is version 1: refused before it reaches the group.
+      put('http-8', document('v2'), { 'if-match': '"7"' }),
+      put('http-9', { config: { observed_to_quantized_custom_module_class: { static: { [OBSERVED]: 'grp.quantized.Missing' } } } }),
+    ]);
+
+    expect(replies.map((r) => r.statusCode)).toEqual([...Array(8).fill(200), 412, 422]);
+    expect(replies[8]!.headers['content-type']).toContain('application/problem+json');
+    expect(replies[9]!.json()).toMatchObject({ status: 422, errors: [{ pointer: '/config/observed_to_quantized_custom_module_class/static/grp.observed.Linear' }] });
+    // Eight writes, fewer transactions: they were grouped.
+    const grouped = (await groups(svc)) - groupsBefore;
+    expect(grouped).toBeGreaterThanOrEqual(1);
+    expect(grouped).toBeLessThan(8);
+
+    for (let i = 0; i < 8; i++) expect(await latest(`http-${i}`)).toMatchObject({ version: 2, config: { preserved_attributes: ['v2'] } });
+    expect(await latest('http-8')).toMatchObject({ version: 1, config: { preserved_attributes: ['v1'] } });
+    expect(await latest('http-9')).toMatchObject({ version: 1 });
+
+    // One event each for the eight, at consecutive revisions right after the feed's last, nothing for the two.
+    const events = await readFeed(svc.app, before);
+    expect(events.map((e) => e.revision)).toEqual(Array.from({ length: 8 }, (_, i) => before + 1 + i));
+    expect(events.map((e) => `${e.type} ${e.name} ${e.version}`).sort()).toEqual(
+      Array.from({ length: 8 }, (_, i) => `config.version_created http-${i} 2`),
+    );
+  });
+
+  it('in one group, a lost compare-and-set, a taken name and a vanished class each fail alone', async () => {
+    for (const name of ['store-a', 'store-b', 'store-c', 'store-d', 'store-e']) {
+      expect((await put(name, document('v1', false))).statusCode).toBe(201);
+    }
+    const before = await feedRevision(svc.app);
+    // The service's store class on a connection of its own (as another replica's): its group
+    // queue is this test's alone, and the service sees its commits as another process's.
+    const database = await openDatabase(svc.url);
+    onTestFinished(() => database.close());
+    const store = new PrismaRegistryStore(database);
+
+    const submitted: Array<Promise<AppendOutcome>> = [
+      store.appendVersion(append('store-a', 1)),
+      // Another writer moved it past 1 first, as a racing If-Match writer on another replica would see.
+      store.appendVersion(append('store-b', 3)),
+      store.appendVersion(append('store-c', 1)),
+      // Validated while the class was there; by the commit it is gone.
+      store.appendVersion(append('store-d', 1, [{ classId: 'grp.vanished.Linear', asQuantized: false }])),
+      store.appendVersion(append('store-e', 1)),
+      store.appendVersion(append('store-new', 0)),
+      // A create of a name that exists.
+      store.appendVersion(append('store-a', 0)),
+    ];
+    const outcomes = await Promise.all(submitted);
+
+    expect(store.appendGroups()).toEqual({ groups: 1, appends: 7 });
+    expect(outcomes.map((o) => (o.ok ? `ok ${o.head.latestVersion}` : o.reason))).toEqual([
+      'ok 2',
+      'conflict',
+      'ok 2',
+      'missing-class',
+      'ok 2',
+      'ok 1',
+      'conflict',
+    ]);
+    // Nothing of the refused ones was kept: their heads and latest versions are as they were.
+    for (const [name, version] of [['store-a', 2], ['store-b', 1], ['store-c', 2], ['store-d', 1], ['store-e', 2], ['store-new', 1]] as const) {
+      expect(await latest(name), name).toMatchObject({ version });
+    }
+    const versions = await svc.app.inject({ method: 'GET', url: '/v1/configs/store-d/versions' });
+    expect((versions.json() as { items: unknown[] }).items).toHaveLength(1);
+    // The four that committed, at consecutive revisions, in the order their heads were locked (by name).
+    const events = await readFeed(svc.app, before);
+    expect(events.map((e) => [e.revision, e.name, e.version])).toEqual([
+      [before + 1, 'store-a', 2],
+      [before + 2, 'store-c', 2],
+      [before + 3, 'store-e', 2],
+      [before + 4, 'store-new', 1],
+    ]);
+  });
+
+  it.runIf(kind === 'postgresql')(
+    'does not hold a group up for a config another replica writes exclusively: that one waits alone',
+    async () => {
+      for (const name of ['held-a', 'held-b']) expect((await put(name, document('v1', false))).statusCode).toBe(201);
+      const database = await openDatabase(svc.url);
+      onTestFinished(() => database.close());
+      const store = new PrismaRegistryStore(database);
+      // What writeExclusively holds on another replica: the config's write lock, exclusively.
+      const other = new pg.Client({ connectionString: svc.url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', [CONFIG_WRITE_LOCK, 'held-a']);
+        let heldDone = false;
+        const held = store.appendVersion(append('held-a', 1)).then((outcome) => {
+          heldDone = true;
+          return outcome;
+        });
+        const free = store.appendVersion(append('held-b', 1));
+        expect(await free).toMatchObject({ ok: true, head: { latestVersion: 2 } });
+        expect(heldDone).toBe(false);
+        await other.query('COMMIT');
+        expect(await held).toMatchObject({ ok: true, head: { latestVersion: 2 } });
+        expect(store.appendGroups()).toEqual({ groups: 1, appends: 2 });
+      } finally {
+        await other.end();
+      }
+    },
+  );
+});
