@@ -349,7 +349,9 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
     try {
       return await this.run(() => appendGroup(this.sql, group));
     } catch (error) {
-      if (error instanceof UnavailableError || group.length === 1) throw error;
+      if (error instanceof UnavailableError) throw error;
+      // One append alone: its own failure (a taken key, a refused foreign key), else the error.
+      if (group.length === 1) return [appendFailure(error)];
       return group.map(() => ALONE);
     }
   }
