@@ -1,11 +1,13 @@
 // An event stream outlives the request that was checked when it opened: at each heartbeat its
 // credentials are checked again, so revoking a token ends the streams it holds (on every replica:
 // the lookup goes to the database), and a registry that starts to require tokens ends the
-// anonymous ones. Real HTTP, both databases, heartbeats every 100 ms.
+// anonymous ones. Real HTTP, both databases: in process with heartbeats every 100 ms, and across
+// two real replica processes with the production heartbeat (10 s).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplica, startService, type TestService } from '../support/app.js';
-import { BACKENDS } from '../support/databases.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { startServer, type ServerProcess } from '../support/server-process.js';
 import { openSse } from '../support/sse.js';
 
 const ADMIN_SECRET = 'stream-admin-secret-for-tests-0123456789';
@@ -84,4 +86,41 @@ describe.each(BACKENDS)('event streams and their credentials on %s', (kind) => {
       await open.close();
     }
   });
+});
+
+describe.each(BACKENDS)('a token revoked on one replica process, streaming from another, on %s', (kind) => {
+  let db: TestDatabase;
+  let a: ServerProcess & { baseUrl: string };
+  let b: ServerProcess & { baseUrl: string };
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    const env = { DATABASE_URL: db.url, REGISTRY_ADMIN_TOKEN: ADMIN_SECRET };
+    // One first, so that the second does not race it through the first migration.
+    a = await startServer(env);
+    b = await startServer(env);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await db?.drop();
+  });
+
+  it('ends the stream on A within a heartbeat of the revocation on B, and A refuses the token after', async () => {
+    const created = await fetch(`${b.baseUrl}/v1/tokens`, {
+      method: 'POST',
+      headers: { ...json, ...bearer(ADMIN_SECRET) },
+      body: JSON.stringify({ name: 'stream-elsewhere', role: 'reader' }),
+    });
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    const stream = await openSse(`${a.baseUrl}/v1/events/stream`, bearer(token));
+    expect(stream.status).toBe(200);
+    const revoked = await fetch(`${b.baseUrl}/v1/tokens/stream-elsewhere`, { method: 'DELETE', headers: bearer(ADMIN_SECRET) });
+    expect(revoked.status).toBe(204);
+    // HEARTBEAT_MS is 10 s: the next beat after the revocation ends it.
+    await Promise.race([stream.ended, sleep(15_000).then(() => Promise.reject(new Error('stream on A not ended')))]);
+    expect(stream.comments.some((c) => c.startsWith('access revoked'))).toBe(true);
+    const again = await fetch(`${a.baseUrl}/v1/events/stream`, { headers: bearer(token) });
+    expect(again.status).toBe(401);
+    await again.body?.cancel();
+  }, 30_000);
 });
