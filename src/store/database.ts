@@ -22,6 +22,7 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { DriverSql } from './driver-sql.js';
+import { cacheStatements } from './statement-cache.js';
 import { HeldConnection } from './held-connection.js';
 import { WalIndexStamp } from './wal-index.js';
 import { applyMigrations } from './migrate.js';
@@ -337,6 +338,7 @@ class SerialConnection implements SqlDriverAdapter {
     const client = (inner as { client?: Sqlite.Database }).client;
     if (client === undefined) return;
     const dataVersion = client.prepare('PRAGMA data_version').pluck();
+    cacheStatements(client);
     // That first read transaction also creates and initialises the WAL index, if it was not yet.
     dataVersion.get();
     this.#walIndex = client.memory ? undefined : WalIndexStamp.open(client.name);
