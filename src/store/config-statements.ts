@@ -49,6 +49,28 @@ export const CREATE_HEAD = returningHead(
 export const MOVE_HEAD = returningHead(
   'UPDATE config SET latest_version = ?, updated_at = ? WHERE name = ? AND latest_version = ? AND deleted = ?',
 );
+/**
+ * PostgreSQL, for a group (version-appends.ts): the heads of the configs to be moved, locked in
+ * name order, so that two replicas' groups sharing configs never wait for each other in a cycle
+ * (the lock is taken above the sort). Then MOVE_HEADS_PG moves them all in one statement.
+ */
+export const LOCK_HEADS_PG = statement('SELECT name FROM config WHERE name = ANY(?) ORDER BY name FOR UPDATE');
+/**
+ * MOVE_HEAD for several configs in one statement (PostgreSQL): names, the latest versions
+ * expected and the update times (UTC, as text) side by side; a row per head that moved.
+ */
+export const MOVE_HEADS_PG = statement(
+  'UPDATE config c SET latest_version = m.expected + 1, updated_at = m.at ' +
+    'FROM unnest(?::text[], ?::int4[], ?::timestamp(3)[]) AS m(name, expected, at) ' +
+    'WHERE c.name = m.name AND c.latest_version = m.expected AND c.deleted = false ' +
+    `RETURNING c.name, c.created_at, c.xmin::text || '/' || c.latest_version AS row_version`,
+);
+/** CREATE_HEAD for several configs in one statement (PostgreSQL), inserted in name order; a row per head created. */
+export const CREATE_HEADS_PG = statement(
+  'INSERT INTO config (name, latest_version, deleted, created_at, updated_at) ' +
+    'SELECT n.name, 1, false, n.at, n.at FROM unnest(?::text[], ?::timestamp(3)[]) AS n(name, at) ORDER BY n.name ' +
+    `ON CONFLICT (name) DO NOTHING RETURNING name, created_at, xmin::text || '/' || latest_version AS row_version`,
+);
 const VERSION_COLUMNS = 'config_name, version, config_json, description, labels_json, content_hash, created_at, updated_by';
 export const INSERT_VERSION = statement(`INSERT INTO config_version (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
 /** INSERT_VERSION for `count` versions in one statement. */

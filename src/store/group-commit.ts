@@ -26,7 +26,9 @@ export interface GroupCommitStats {
 
 /**
  * Runs `commit` for the items submitted while the previous group was under way, at most
- * `maxSize` at a time and one group at a time. An item submitted while nothing runs waits only
+ * `maxSize` at a time and `concurrency` groups at a time (one on SQLite, which has one writer;
+ * on PostgreSQL two, so that one group's statements run while the other's commit is being
+ * flushed: the database orders them, see event-log.ts). An item submitted while nothing runs waits only
  * for the end of the current event-loop turn, so the writes that arrived in the same turn (one
  * read of the sockets) share a group. Each caller gets the outcome `commit` answered for its item,
  * or the error the whole group failed with; `commit` resolves only after its transaction
@@ -34,13 +36,14 @@ export interface GroupCommitStats {
  */
 export class GroupCommit<I, O> {
   readonly #waiting: Array<Waiting<I, O>> = [];
-  #running = false;
+  #running = 0;
   #scheduled = false;
   readonly stats: GroupCommitStats = { groups: 0, items: 0, largest: 0 };
 
   constructor(
     private readonly commit: (items: I[]) => Promise<O[]>,
     private readonly maxSize = MAX_GROUP_SIZE,
+    private readonly concurrency = 1,
   ) {}
 
   submit(item: I): Promise<O> {
@@ -51,7 +54,7 @@ export class GroupCommit<I, O> {
   }
 
   #schedule(): void {
-    if (this.#running || this.#scheduled) return;
+    if (this.#running >= this.concurrency || this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -60,9 +63,11 @@ export class GroupCommit<I, O> {
   }
 
   async #run(): Promise<void> {
-    if (this.#running || this.#waiting.length === 0) return;
-    this.#running = true;
+    if (this.#running >= this.concurrency || this.#waiting.length === 0) return;
+    this.#running++;
     const group = this.#waiting.splice(0, this.maxSize);
+    // More than a group was waiting: the rest go next turn if another group may run.
+    if (this.#waiting.length > 0) this.#schedule();
     this.stats.groups++;
     this.stats.items += group.length;
     this.stats.largest = Math.max(this.stats.largest, group.length);
@@ -73,7 +78,7 @@ export class GroupCommit<I, O> {
     } catch (error) {
       for (const w of group) w.reject(error);
     } finally {
-      this.#running = false;
+      this.#running--;
       // What arrived during this commit goes next, with what arrives in this turn.
       if (this.#waiting.length > 0) this.#schedule();
     }

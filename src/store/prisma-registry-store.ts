@@ -49,7 +49,7 @@ import {
   toModuleClass,
   updateModuleClassStatement,
 } from './module-class-statements.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, MAX_GROUP_SIZE } from './group-commit.js';
 import { UnavailableError } from '../registry/errors.js';
 import { guarded, isForeignKeyViolation, isUniqueViolation } from './store-errors.js';
 import type { HeldConnection } from './held-connection.js';
@@ -149,7 +149,7 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
   /** PostgreSQL: where the row versions are probed (see rowVersions). */
   private readonly held: HeldConnection | undefined;
   /** New versions, committed in groups (see appendVersion); its stats say how they were grouped. */
-  readonly appends = new GroupCommit<AppendVersion, GroupOutcome>((group) => this.commitGroup(group));
+  readonly appends: GroupCommit<AppendVersion, GroupOutcome>;
 
   constructor(database: Pick<Database, 'prisma' | 'kind' | 'sql' | 'commitStamp'> & Partial<Pick<Database, 'held'>>) {
     this.prisma = database.prisma;
@@ -158,6 +158,8 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
     this.commitStamp = database.commitStamp;
     this.aliases = new AliasStore(database.sql);
     this.held = database.held;
+    // PostgreSQL: two groups at once (see GroupCommit); SQLite has one writer.
+    this.appends = new GroupCommit((group) => this.commitGroup(group), MAX_GROUP_SIZE, this.kind === 'postgresql' ? 2 : 1);
   }
 
   /** Runs a store operation, turning connection failures into the registry's UnavailableError. */

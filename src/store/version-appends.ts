@@ -26,7 +26,10 @@ import {
   insertLabels,
   insertVersions,
   LOCK_CLASSES_PG,
+  LOCK_HEADS_PG,
+  CREATE_HEADS_PG,
   MOVE_HEAD,
+  MOVE_HEADS_PG,
   selectClasses,
   TRY_SHARED_WRITE_LOCKS_PG,
   WAIT_FOR_EXCLUSIVE_WRITER,
@@ -121,8 +124,9 @@ async function appendOnSqlite(tx: SqlRunner, todo: Pending[], outcomes: GroupOut
  */
 async function appendOnPostgres(tx: SqlRunner, todo: Pending[], outcomes: GroupOutcome[]): Promise<AppendVersion[]> {
   const moved: Array<Pending & { row: Row }> = [];
+  const heads = await moveHeadsOnPostgres(tx, todo);
   for (const pending of todo) {
-    const row = await moveHead(tx, pending.append);
+    const row = heads.get(pending);
     if (row === undefined) outcomes[pending.at] = { ok: false, reason: 'conflict' };
     else moved.push({ ...pending, row });
   }
@@ -136,6 +140,56 @@ async function appendOnPostgres(tx: SqlRunner, todo: Pending[], outcomes: GroupO
 }
 
 type Pending = { append: AppendVersion; at: number };
+
+/**
+ * PostgreSQL: every compare-and-set of the group (`todo` is in name order), as moveHead does one
+ * by one, in a statement for the new configs and two for the others (their heads locked in name
+ * order, then moved), instead of one round trip per append: through the driver adapter each
+ * statement costs ~200 µs of CPU, and a group of 32 spent most of its time on them. A group that
+ * names a config twice (the write queue normally prevents it) goes one by one, so that the
+ * second append sees the first one's head.
+ */
+async function moveHeadsOnPostgres(tx: SqlRunner, todo: Pending[]): Promise<Map<Pending, Row>> {
+  const heads = new Map<Pending, Row>();
+  const names = new Set(todo.map((p) => p.append.version.name));
+  if (todo.length < 2 || names.size < todo.length) {
+    for (const pending of todo) {
+      const row = await moveHead(tx, pending.append);
+      if (row !== undefined) heads.set(pending, row);
+    }
+    return heads;
+  }
+  const creates = todo.filter((p) => p.append.expectedLatest === 0);
+  const moves = todo.filter((p) => p.append.expectedLatest !== 0);
+  const rows: Row[] = [];
+  if (creates.length > 0) {
+    rows.push(
+      ...(await tx.rows(CREATE_HEADS_PG, [creates.map((p) => p.append.version.name), creates.map((p) => utcText(p.append.version.createdAt))])),
+    );
+  }
+  if (moves.length > 0) {
+    const moveNames = moves.map((p) => p.append.version.name);
+    await tx.rows(LOCK_HEADS_PG, [moveNames]);
+    rows.push(
+      ...(await tx.rows(MOVE_HEADS_PG, [
+        moveNames,
+        moves.map((p) => String(p.append.expectedLatest)),
+        moves.map((p) => utcText(p.append.version.createdAt)),
+      ])),
+    );
+  }
+  const byName = new Map(rows.map((row) => [String(row.name), row]));
+  for (const pending of todo) {
+    const row = byName.get(pending.append.version.name);
+    if (row !== undefined) heads.set(pending, row);
+  }
+  return heads;
+}
+
+/** A time as the `timestamp(3)` columns hold it (UTC, without an offset), as the adapter binds a Date. */
+function utcText(at: Date): string {
+  return at.toISOString().replace('T', ' ').slice(0, -1);
+}
 
 /**
  * PostgreSQL, before anything is written: each config's write lock, shared (those held

@@ -151,6 +151,55 @@ describe.each(BACKENDS)('group commit on %s', (kind) => {
     ]);
   });
 
+  it('with every name once (PostgreSQL moves them in one statement), a lost compare-and-set and a taken name fail alone', async () => {
+    for (const name of ['batch-a', 'batch-b', 'batch-c', 'batch-taken']) {
+      expect((await put(name, document('v1', false))).statusCode).toBe(201);
+    }
+    const before = await feedRevision(svc.app);
+    const database = await openDatabase(svc.url);
+    onTestFinished(() => database.close());
+    const store = new PrismaRegistryStore(database);
+
+    const appends = [
+      append('batch-c', 1),
+      append('batch-b', 4), // lost: batch-b is at 1
+      append('batch-new-2', 0),
+      append('batch-a', 1),
+      append('batch-taken', 0), // a create of a name that exists
+      append('batch-new-1', 0),
+    ];
+    const outcomes = await Promise.all(appends.map((a) => store.appendVersion(a)));
+
+    expect(store.appendGroups()).toEqual({ groups: 1, appends: 6 });
+    expect(outcomes.map((o) => (o.ok ? `ok ${o.head.name} ${o.head.latestVersion}` : o.reason))).toEqual([
+      'ok batch-c 2',
+      'conflict',
+      'ok batch-new-2 1',
+      'ok batch-a 2',
+      'conflict',
+      'ok batch-new-1 1',
+    ]);
+    // Each head moved at its own version's time, to the millisecond, and a new head was created then.
+    outcomes.forEach((outcome, i) => {
+      if (!outcome.ok) return;
+      expect(outcome.head.updatedAt.toISOString()).toBe(appends[i]!.version.createdAt.toISOString());
+      if (appends[i]!.expectedLatest === 0) expect(outcome.head.createdAt.toISOString()).toBe(appends[i]!.version.createdAt.toISOString());
+      else expect(outcome.head.createdAt.getTime()).toBeLessThan(appends[i]!.version.createdAt.getTime() + 1);
+    });
+    for (const [name, version] of [['batch-a', 2], ['batch-b', 1], ['batch-c', 2], ['batch-taken', 1], ['batch-new-1', 1], ['batch-new-2', 1]] as const) {
+      expect(await latest(name), name).toMatchObject({ version });
+    }
+    const head = await svc.app.inject({ method: 'GET', url: '/v1/configs/batch-a' });
+    expect(new Date(String((head.json() as { updatedAt: string }).updatedAt)).toISOString()).toBe(appends[3]!.version.createdAt.toISOString());
+    const events = await readFeed(svc.app, before);
+    expect(events.map((e) => [e.revision, e.name, e.version])).toEqual([
+      [before + 1, 'batch-a', 2],
+      [before + 2, 'batch-c', 2],
+      [before + 3, 'batch-new-1', 1],
+      [before + 4, 'batch-new-2', 1],
+    ]);
+  });
+
   it.runIf(kind === 'postgresql')(
     'does not hold a group up for a config another replica writes exclusively: that one waits alone',
     async () => {
