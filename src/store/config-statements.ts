@@ -52,7 +52,8 @@ export const MOVE_HEAD = returningHead(
 /**
  * PostgreSQL, for a group (version-appends.ts): the heads of the configs to be moved, locked in
  * name order, so that two replicas' groups sharing configs never wait for each other in a cycle
- * (the lock is taken above the sort). Then MOVE_HEADS_PG moves them all in one statement.
+ * (FOR UPDATE with ORDER BY locks the rows as the sort hands them over). Then MOVE_HEADS_PG
+ * moves them all in one statement.
  */
 export const LOCK_HEADS_PG = statement('SELECT name FROM config WHERE name = ANY(?) ORDER BY name FOR UPDATE');
 /**
