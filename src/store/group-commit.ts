@@ -26,9 +26,8 @@ export interface GroupCommitStats {
 
 /**
  * Runs `commit` for the items submitted while the previous group was under way, at most
- * `maxSize` at a time and `concurrency` groups at a time (one on SQLite, which has one writer;
- * on PostgreSQL two, so that one group's statements run while the other's commit is being
- * flushed: the database orders them, see event-log.ts). An item submitted while nothing runs waits only
+ * `maxSize` at a time and `concurrency` groups at a time (the store chooses, see
+ * prisma-registry-store.ts). An item submitted while nothing runs waits only
  * for the end of the current event-loop turn, so the writes that arrived in the same turn (one
  * read of the sockets) share a group. Each caller gets the outcome `commit` answered for its item,
  * or the error the whole group failed with; `commit` resolves only after its transaction

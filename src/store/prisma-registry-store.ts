@@ -158,7 +158,9 @@ export class PrismaRegistryStore implements RegistryStore, RowVersions {
     this.commitStamp = database.commitStamp;
     this.aliases = new AliasStore(database.sql);
     this.held = database.held;
-    // PostgreSQL: two groups at once (see GroupCommit); SQLite has one writer.
+    // SQLite has one writer: one group at a time. PostgreSQL: two, so that one group's statements
+    // run while the other's commit is flushed; the feed's counter still orders their events by
+    // commit (event-log.ts). Four were measured slower (BENCHMARKS.md, seventh session).
     this.appends = new GroupCommit((group) => this.commitGroup(group), MAX_GROUP_SIZE, this.kind === 'postgresql' ? 2 : 1);
   }
 

@@ -148,6 +148,13 @@ type Pending = { append: AppendVersion; at: number };
  * statement costs ~200 µs of CPU, and a group of 32 spent most of its time on them. A group that
  * names a config twice (the write queue normally prevents it) goes one by one, so that the
  * second append sees the first one's head.
+ *
+ * The creates go before the moves' locks, not interleaved with them by name as one by one, and
+ * still no two groups can wait for each other in a cycle: a create waits only for another
+ * group's uncommitted insert of the same name (both insert in name order), and a group waiting
+ * there holds only its own earlier inserts, no locked rows; a move's lock waits only for a
+ * committed row, which another group locks only once its creates are done, and it cannot see
+ * (so cannot wait for) another group's uncommitted inserts.
  */
 async function moveHeadsOnPostgres(tx: SqlRunner, todo: Pending[]): Promise<Map<Pending, Row>> {
   const heads = new Map<Pending, Row>();
