@@ -52,6 +52,10 @@ function append(name: string, expectedLatest: number, classRefs: AppendVersion['
   };
 }
 
+/** Backends of this database waiting for a lock (the racing groups, see below). */
+const WAITING_FOR_A_LOCK =
+  "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+
 describe.each(BACKENDS)('group commit on %s', (kind) => {
   let svc: TestService;
 
@@ -199,6 +203,59 @@ describe.each(BACKENDS)('group commit on %s', (kind) => {
       [before + 4, 'batch-new-2', 1],
     ]);
   });
+
+  it.runIf(kind === 'postgresql')(
+    "two replicas' groups under way at once over the same names, creates and moves mixed: one winner per name, no deadlock reported",
+    async () => {
+      const [a, b] = await Promise.all([openDatabase(svc.url), openDatabase(svc.url)]);
+      onTestFinished(() => Promise.all([a.close(), b.close()]).then(() => undefined));
+      const stores = [new PrismaRegistryStore(a), new PrismaRegistryStore(b)];
+      const stats = new pg.Client({ connectionString: svc.url });
+      await stats.connect();
+      onTestFinished(() => stats.end());
+      const deadlocks = async () =>
+        Number((await stats.query('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()')).rows[0].deadlocks);
+      const deadlocksBefore = await deadlocks();
+
+      for (let round = 0; round < 15; round++) {
+        const existing = Array.from({ length: 6 }, (_, i) => `race-${round}-old-${i}`);
+        for (const name of existing) expect((await put(name, document('v1', false))).statusCode).toBe(201);
+        // Round by round: both create the same new names; only moves; each creates its own.
+        const shared = round % 3 === 0 ? Array.from({ length: 6 }, (_, i) => `race-${round}-new-${i}`) : [];
+        const own = (replica: number) => (round % 3 === 2 ? Array.from({ length: 3 }, (_, i) => `race-${round}-r${replica}-${i}`) : []);
+        // Each replica a group of all its names, in its own order (the groups sort them).
+        const group = (replica: number) => {
+          const names = [...existing, ...shared, ...own(replica)];
+          if (replica === 1) names.reverse();
+          return names.map((name) => append(name, existing.includes(name) ? 1 : 0));
+        };
+        // A third connection holds the first config's row, so that both groups are under way at
+        // once: both wait (for it, or one for the other's insert of a shared name) before it lets go.
+        await stats.query('BEGIN');
+        await stats.query('SELECT name FROM config WHERE name = $1 FOR UPDATE', [existing[0]]);
+        const racing = Promise.all(stores.map((store, i) => Promise.all(group(i).map((x) => store.appendVersion(x)))));
+        await expect
+          .poll(async () => Number((await stats.query(WAITING_FOR_A_LOCK)).rows[0].n), { timeout: 5000, interval: 20 })
+          .toBeGreaterThanOrEqual(2);
+        await stats.query('COMMIT');
+        const [first, second] = await racing;
+        // Per shared name, exactly one of the two replicas' appends won; each replica's own names all did.
+        const won = new Map<string, number>();
+        for (const outcome of [...first!, ...second!]) {
+          expect(outcome.ok || outcome.reason === 'conflict', JSON.stringify(outcome)).toBe(true);
+          if (outcome.ok) won.set(outcome.head.name, (won.get(outcome.head.name) ?? 0) + 1);
+        }
+        expect([...won.keys()].sort()).toEqual([...existing, ...shared, ...own(0), ...own(1)].sort());
+        expect([...won.values()].every((n) => n === 1)).toBe(true);
+        for (const name of existing) expect(await latest(name), name).toMatchObject({ version: 2 });
+        for (const name of [...shared, ...own(0), ...own(1)]) expect(await latest(name), name).toMatchObject({ version: 1 });
+      }
+      // A deadlock is resolved by PostgreSQL aborting one group, whose appends then run alone and
+      // succeed; its counter is what tells (a backend reports it within a second, when idle).
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await deadlocks()).toBe(deadlocksBefore);
+    },
+  );
 
   it.runIf(kind === 'postgresql')(
     'does not hold a group up for a config another replica writes exclusively: that one waits alone',
