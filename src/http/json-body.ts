@@ -93,7 +93,9 @@ export function structuralProblem(text: string): { summary: string; at: FieldPro
     } else if (c === 0x22 /* " */) {
       const end = stringEnd(text, i);
       if (top?.kind === 'object' && top.expectingKey) {
-        const key = JSON.parse(text.slice(i, end)) as string;
+        // Without an escape the member name is the text between the quotes, as JSON.parse would say.
+        const raw = text.slice(i + 1, end - 1);
+        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : raw;
         top.position = key;
         top.expectingKey = false;
         if (top.keys.has(key)) {

@@ -66,6 +66,9 @@ describe('moduleClassIdProblem', () => {
     expect(moduleClassIdProblem('')).toBe(twoSegments);
     expect(moduleClassIdProblem('a.class.B')).toBe("segment 'class' is a Python keyword");
     expect(moduleClassIdProblem('a.B.None')).toBe("segment 'None' is a Python keyword");
+    expect(moduleClassIdProblem('import.B')).toBe("segment 'import' is a Python keyword");
+    expect(moduleClassIdProblem('a.b.c.d.False')).toBe("segment 'False' is a Python keyword");
+    expect(moduleClassIdProblem('a.B\n')).toBe("segment 'B\n' contains U+000A; only ASCII letters, digits and '_' are allowed");
     expect(moduleClassIdProblem(`a.${'B'.repeat(298)}`)).toBe('is 300 characters long; at most 255 are allowed');
     expect(moduleClassIdProblem('.a.B')).toBe("starts with '.'; dot-separated segments must not be empty");
     expect(moduleClassIdProblem('a.B.')).toBe("ends with '.'; dot-separated segments must not be empty");
@@ -90,6 +93,7 @@ describe('pythonIdentifierProblem', () => {
     expect(pythonIdentifierProblem('')).toBe('is empty; a Python identifier is required');
     expect(pythonIdentifierProblem('for')).toBe("'for' is a Python keyword");
     expect(pythonIdentifierProblem('True')).toBe("'True' is a Python keyword");
+    expect(pythonIdentifierProblem('x\n')).toBe("'x\n' contains U+000A; only ASCII letters, digits and '_' are allowed");
     expect(pythonIdentifierProblem('2x')).toBe("'2x' starts with a digit");
     expect(pythonIdentifierProblem('a.b')).toBe("'a.b' contains '.' (U+002E); only ASCII letters, digits and '_' are allowed");
     expect(pythonIdentifierProblem('naïve')).toBe("'naïve' contains U+00EF; only ASCII letters, digits and '_' are allowed");

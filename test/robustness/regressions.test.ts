@@ -70,6 +70,12 @@ describe.each(BACKENDS)('shrunk counterexamples on %s', (kind) => {
       400,
     );
     expect(body.errors).toEqual([{ pointer: '/description', detail: "member 'description' appears more than once" }]);
+    // The same name spelled once with an escape is the same member.
+    const escaped = await rejected(
+      { method: 'PUT', url: '/v1/configs/base', headers: json, payload: '{"config":{},"description":"a","descr\\u0069ption":"b"}' },
+      400,
+    );
+    expect(escaped.errors).toEqual([{ pointer: '/description', detail: "member 'description' appears more than once" }]);
     const nested = await rejected(
       {
         method: 'PUT',
