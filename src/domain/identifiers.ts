@@ -90,13 +90,7 @@ export function moduleClassIdProblem(id: string): string | undefined {
 }
 
 function hasKeywordSegment(id: string): boolean {
-  let start = 0;
-  for (;;) {
-    const dot = id.indexOf('.', start);
-    if (PYTHON_KEYWORDS.has(dot === -1 ? id.slice(start) : id.slice(start, dot))) return true;
-    if (dot === -1) return false;
-    start = dot + 1;
-  }
+  return id.split('.').some((segment) => PYTHON_KEYWORDS.has(segment));
 }
 
 /** A preserved attribute name: one ASCII Python identifier that is not a keyword. */
