@@ -32,6 +32,16 @@ async function groups(svc: TestService): Promise<number> {
   return Number(/^registry_version_groups_total (\d+)$/m.exec(res.body)?.[1]);
 }
 
+/** The feed after `before`: each event as [revision, name, version]. */
+async function feedAfter(svc: TestService, before: number): Promise<Array<[number, string | undefined, number | undefined]>> {
+  return (await readFeed(svc.app, before)).map((e) => [e.revision, e.name, e.version]);
+}
+
+/** `changes` ([name, version]) as committed one after another right after revision `before`. */
+function consecutive(before: number, changes: Array<[string, number]>): Array<[number, string, number]> {
+  return changes.map(([name, version], i) => [before + 1 + i, name, version]);
+}
+
 /** An append as ConfigsService makes it, of `name` after `expectedLatest`. */
 function append(name: string, expectedLatest: number, classRefs: AppendVersion['classRefs'] = []): AppendVersion {
   const configJson = JSON.stringify({ preserved_attributes: [`${name}-${expectedLatest + 1}`] });
@@ -146,13 +156,14 @@ describe.each(BACKENDS)('group commit on %s', (kind) => {
     const versions = await svc.app.inject({ method: 'GET', url: '/v1/configs/store-d/versions' });
     expect((versions.json() as { items: unknown[] }).items).toHaveLength(1);
     // The four that committed, at consecutive revisions, in the order their heads were locked (by name).
-    const events = await readFeed(svc.app, before);
-    expect(events.map((e) => [e.revision, e.name, e.version])).toEqual([
-      [before + 1, 'store-a', 2],
-      [before + 2, 'store-c', 2],
-      [before + 3, 'store-e', 2],
-      [before + 4, 'store-new', 1],
-    ]);
+    expect(await feedAfter(svc, before)).toEqual(
+      consecutive(before, [
+        ['store-a', 2],
+        ['store-c', 2],
+        ['store-e', 2],
+        ['store-new', 1],
+      ]),
+    );
   });
 
   it('with every name once (PostgreSQL moves them in one statement), a lost compare-and-set and a taken name fail alone', async () => {
@@ -195,13 +206,14 @@ describe.each(BACKENDS)('group commit on %s', (kind) => {
     }
     const head = await svc.app.inject({ method: 'GET', url: '/v1/configs/batch-a' });
     expect(new Date(String((head.json() as { updatedAt: string }).updatedAt)).toISOString()).toBe(appends[3]!.version.createdAt.toISOString());
-    const events = await readFeed(svc.app, before);
-    expect(events.map((e) => [e.revision, e.name, e.version])).toEqual([
-      [before + 1, 'batch-a', 2],
-      [before + 2, 'batch-c', 2],
-      [before + 3, 'batch-new-1', 1],
-      [before + 4, 'batch-new-2', 1],
-    ]);
+    expect(await feedAfter(svc, before)).toEqual(
+      consecutive(before, [
+        ['batch-a', 2],
+        ['batch-c', 2],
+        ['batch-new-1', 1],
+        ['batch-new-2', 1],
+      ]),
+    );
   });
 
   it.runIf(kind === 'postgresql')(
